@@ -1,0 +1,29 @@
+"""Sphinx extension for an HTML book that works from a local folder with no network.
+
+- Kernels started by the build render interactive figures as precomputed frames
+  (nbutils.widgets reads NBUTILS_STATIC_WIDGETS), so no widget JavaScript is needed.
+- Each script is included once per page: sphinx-thebe registers its inline config
+  (`const THEBE_JS_URL = ...`) twice, which throws "Identifier has already been declared".
+"""
+
+import os
+
+
+def _use_static_widgets(app, config):
+    os.environ["NBUTILS_STATIC_WIDGETS"] = "1"
+
+
+def _dedupe_scripts(app, pagename, templatename, context, doctree):
+    seen, unique = set(), []
+    for script in context.get("script_files", []):
+        key = (getattr(script, "filename", script) or "", tuple(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"] = unique
+
+
+def setup(app):
+    app.connect("config-inited", _use_static_widgets)
+    app.connect("html-page-context", _dedupe_scripts, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,1 @@
+from nbutils.layers.conv import *

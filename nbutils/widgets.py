@@ -1,0 +1,139 @@
+"""Interactive figures: live sliders in Jupyter and Colab, precomputed frames in the HTML book.
+
+One call, `interact(draw, kernel_size=[1, 3, 5], stride=[1, 2])`, serves both media. `draw(**values)`
+returns a matplotlib Figure. In a live kernel the call shows ipywidgets sliders that redraw the figure.
+When the book is built (the build sets NBUTILS_STATIC_WIDGETS=1), it renders every combination of
+slider values once, as quantized PNG frames, into one HTML output with native range sliders and a few
+lines of JavaScript, so the page responds with no kernel and no network.
+"""
+
+import base64
+import html
+import io
+import itertools
+import json
+import os
+
+import matplotlib.pyplot as plt
+from PIL import Image
+
+STATIC_ENV = "NBUTILS_STATIC_WIDGETS"
+
+
+def is_static():
+    """True when outputs are being rendered for the static HTML book."""
+    return os.environ.get(STATIC_ENV, "") not in ("", "0")
+
+
+def png_frame(fig, colors=16, dpi=64):
+    """A matplotlib Figure as a base64 PNG quantized to `colors` colours (closes the figure)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    img = Image.open(buf).convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
+    out = io.BytesIO()
+    img.save(out, format="PNG", optimize=True)
+    return base64.b64encode(out.getvalue()).decode("ascii")
+
+
+_JS = """(function () {
+  var root = document.currentScript.parentNode;
+  var frames = JSON.parse(root.querySelector('script[type="application/json"]').textContent);
+  var inputs = root.querySelectorAll('input[type=range]');
+  var img = root.querySelector('img');
+  function update() {
+    var key = [];
+    inputs.forEach(function (el) {
+      var labels = JSON.parse(el.dataset.labels);
+      el.nextElementSibling.textContent = labels[el.value];
+      key.push(el.value);
+    });
+    img.src = 'data:image/png;base64,' + frames[key.join(',')];
+  }
+  inputs.forEach(function (el) { el.addEventListener('input', update); });
+  update();
+})();"""
+
+
+CRISP = {"text.antialiased": False, "lines.antialiased": False, "patch.antialiased": False}
+
+
+def static_html(draw, controls, colors=16, dpi=64, crisp=False):
+    """Render every combination of control values; return one self-contained HTML snippet.
+
+    crisp=True draws without antialiasing: diagrams of grids and text compress to about half the bytes.
+    """
+    names = list(controls)
+    frames = {}
+    for idx in itertools.product(*(range(len(v)) for v in controls.values())):
+        values = {n: controls[n][i] for n, i in zip(names, idx)}
+        with plt.rc_context(CRISP if crisp else {}):
+            frames[",".join(map(str, idx))] = png_frame(draw(**values), colors, dpi)
+    rows = []
+    for n, options in controls.items():
+        labels = html.escape(json.dumps([str(o) for o in options]))
+        start = _default_index(options)
+        rows.append(
+            f'<label style="display:flex;gap:.6em;align-items:center;margin:.15em 0">'
+            f'<code style="min-width:9em">{html.escape(n)}</code>'
+            f'<input type="range" min="0" max="{len(options) - 1}" step="1" value="{start}" '
+            f'data-name="{html.escape(n)}" data-labels="{labels}" style="width:14em">'
+            f"<span></span></label>"
+        )
+    return (
+        '<div class="nbutils-interact">' + "".join(rows) + '<img alt="interactive figure" style="max-width:100%">'
+        f'<script type="application/json">{json.dumps(frames)}</script><script>{_JS}</script></div>'
+    )
+
+
+def _default_index(options):
+    """Start each slider in the middle of its options."""
+    return (len(options) - 1) // 2
+
+
+class StaticFigure:
+    """An output that displays as the precomputed HTML snippet."""
+
+    def __init__(self, snippet):
+        self.snippet = snippet
+
+    def _repr_html_(self):
+        return self.snippet
+
+
+def live_widget(draw, controls):
+    """ipywidgets sliders (one per control) that redraw `draw(**values)` in an Output area."""
+    import ipywidgets as w
+    from IPython.display import display
+
+    sliders = {
+        n: w.SelectionSlider(options=[(str(o), o) for o in opts], value=opts[_default_index(opts)], description=n,
+                             continuous_update=False, style={"description_width": "initial"})
+        for n, opts in controls.items()
+    }
+    out = w.Output()
+
+    def redraw(_=None):
+        with out:
+            out.clear_output(wait=True)
+            display(draw(**{n: s.value for n, s in sliders.items()}))
+            plt.close("all")
+
+    for s in sliders.values():
+        s.observe(redraw, names="value")
+    redraw()
+    return w.VBox([*sliders.values(), out])
+
+
+def interact(draw, colors=16, dpi=64, crisp=False, **controls):
+    """Show draw(**values) with one slider per control (a list of values), live or precomputed.
+
+    colors, dpi and crisp only shape the precomputed frames of the HTML book.
+    """
+    controls = {n: list(v) for n, v in controls.items()}
+    for n, v in controls.items():
+        if not v:
+            raise ValueError(f"control {n!r} needs at least one value")
+    if is_static():
+        return StaticFigure(static_html(draw, controls, colors, dpi, crisp))
+    return live_widget(draw, controls)
