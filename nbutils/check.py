@@ -21,7 +21,8 @@ def compare(name, ours, theirs, rtol=1e-7, atol=1e-10, verbose=True):
     abs_err = float(err.max(initial=0.0))
     rel_err = float((err / np.maximum(np.abs(theirs), 1e-300)).max(initial=0.0))
     ok = bool(np.all(err <= atol + rtol * np.abs(theirs))) and not np.isnan(ours).any()
-    line = f"{'✓' if ok else '✗'} {name}: max abs err {abs_err:.1e}, max rel err {rel_err:.1e} (atol {atol:g}, rtol {rtol:g})"
+    tol = f"(atol {atol:g}, rtol {rtol:g})"
+    line = f"{'✓' if ok else '✗'} {name}: max abs err {abs_err:.1e}, max rel err {rel_err:.1e} {tol}"
     if not ok:
         raise CheckError(line)
     if verbose:

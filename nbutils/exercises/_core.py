@@ -35,7 +35,8 @@ class Exercise:
     def evaluate(self, fn):
         """Run fn on every case; return (passed, message). Never raises on the reader's errors."""
         if not callable(fn):
-            return False, f"Pass your function itself, e.g. check({self.name!r}, {self.name}), not {type(fn).__name__}."
+            example = f"check({self.name!r}, {self.name})"
+            return False, f"Pass your function itself, e.g. {example}, not {type(fn).__name__}."
         outputs = []
         for args, kwargs in self.cases:
             try:
@@ -43,7 +44,8 @@ class Exercise:
             except NotImplementedError:
                 return False, NOT_DONE
             except Exception as e:  # the reader's bug: report it, don't crash
-                return False, f"Your function raised {type(e).__name__}: {e}\n  on {_describe(*self.cases[len(outputs)])}"
+                where = _describe(*self.cases[len(outputs)])
+                return False, f"Your function raised {type(e).__name__}: {e}\n  on {where}"
         wanted = [_as_array(self.solution(*_copy(a), **k)) for a, k in self.cases]
         failing = [i for i, (got, want) in enumerate(zip(outputs, wanted)) if not self._close(got, want)]
         if not failing:
@@ -52,7 +54,7 @@ class Exercise:
         return False, f"{self._explain(outputs, wanted[i], i)}\n  on {_describe(*self.cases[i])}"
 
     def _close(self, got, want):
-        return (isinstance(got, np.ndarray) and got.shape == want.shape
+        return (isinstance(got, np.ndarray) and isinstance(want, np.ndarray) and got.shape == want.shape
                 and bool(np.allclose(got, want, rtol=self.rtol, atol=self.atol)))
 
     def _explain(self, outputs, want, i):

@@ -25,7 +25,8 @@ register(Exercise(
                 "count the first window too: the formula ends with + 1."),
         Mistake(lambda n, k, stride=1, padding=0, dilation=1: (n + padding - dilation * (k - 1) - 1) // stride + 1,
                 "padding is added on both sides: use 2·padding."),
-        Mistake(lambda n, k, stride=1, padding=0, dilation=1: -(-(n + 2 * padding - dilation * (k - 1) - 1) // stride) + 1,
+        Mistake(lambda n, k, stride=1, padding=0, dilation=1: -(-(n + 2 * padding - dilation * (k - 1) - 1) // stride)
+                + 1,
                 "a window that would stick out past the edge is dropped: round down (floor), not up."),
         Mistake(lambda n, k, stride=1, padding=0, dilation=1: (n + 2 * padding - dilation * k) // stride + 1,
                 "the dilated kernel spans d·(k−1)+1 cells, not d·k."),
@@ -95,9 +96,8 @@ def _single_bias_per_tap(x, w, b, padding=0):
 
 register(Exercise(
     "conv2d_single", conv2d_single,
-    cases=[((_rng.standard_normal((2, 5, 5)), _rng.standard_normal((3, 2, 3, 3)), _rng.standard_normal(3)), {"padding": 1}),
-           ((_rng.standard_normal((3, 6, 4)), _rng.standard_normal((2, 3, 2, 3)), _rng.standard_normal(2)), {"padding": 0}),
-           ((_rng.standard_normal((1, 4, 4)), _rng.standard_normal((2, 1, 3, 3)), _rng.standard_normal(2)), {"padding": 2})],
+    cases=[((_rng.standard_normal(x), _rng.standard_normal(w), _rng.standard_normal(w[0])), {"padding": p})
+           for x, w, p in [((2, 5, 5), (3, 2, 3, 3), 1), ((3, 6, 4), (2, 3, 2, 3), 0), ((1, 4, 4), (2, 1, 3, 3), 2)]],
     mistakes=[
         Mistake(_single_no_bias, "the bias is missing: add b[o] once to every output value of channel o."),
         Mistake(_single_no_padding, "padding was ignored: pad H and W with `padding` zeros on each side first."),
@@ -134,8 +134,10 @@ register(Exercise(
     cases=[(([3, 3], [1, 1]), {}), (([3, 3, 3], [2, 2, 1]), {}), (([7, 3, 3], [2, 2, 2]), {}),
            (([5], [3]), {}), (([3, 2, 3, 2, 3], [1, 2, 1, 2, 1]), {})],
     mistakes=[
-        Mistake(_rf_no_strides, "strides matter: after a stride-s layer, one step in the next layer moves s input pixels."),
-        Mistake(_rf_stride_too_early, "a layer's own stride does not widen its own window; it only affects the layers after it."),
+        Mistake(_rf_no_strides,
+                "strides matter: after a stride-s layer, one step in the next layer moves s input pixels."),
+        Mistake(_rf_stride_too_early,
+                "a layer's own stride does not widen its own window; it only affects the layers after it."),
     ],
     shape_hint="Return one int.",
 ))

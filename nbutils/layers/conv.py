@@ -19,7 +19,8 @@ def _conv_padding(padding, kernel_size, stride, dilation):
         if padding != "same":
             raise ValueError(f'padding must be an int, a pair, "valid" or "same", got {padding!r}')
         if stride != (1, 1):
-            raise ValueError(f"padding='same' needs stride 1 (torch refuses it for strided convolutions), got stride={stride}")
+            raise ValueError(f"padding='same' needs stride 1 (torch refuses it for strided convolutions), "
+                             f"got stride={stride}")
         (kh, kw), (dh, dw) = kernel_size, dilation
         th, tw = dh * (kh - 1), dw * (kw - 1)  # total padding; the odd extra goes bottom/right
         return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
@@ -37,9 +38,10 @@ def _conv_args(input, weight, bias, stride, padding, dilation, groups):
     stride, dilation = _pair(stride, "stride", minimum=1), _pair(dilation, "dilation", minimum=1)
     if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
         raise ValueError(f"groups must be a positive int, got {groups!r}")
-    (N, C, H, W), (O, Cg, kh, kw) = input.shape, weight.shape
+    (_, C, H, W), (O, Cg, kh, kw) = input.shape, weight.shape
     if C != Cg * groups:
-        raise ValueError(f"input has {C} channels but weight {weight.shape} with groups={groups} expects {Cg * groups}")
+        raise ValueError(f"input has {C} channels but weight {weight.shape} with groups={groups} "
+                         f"expects {Cg * groups}")
     if O % groups:
         raise ValueError(f"out_channels={O} (weight.shape[0]) must be divisible by groups={groups}")
     if bias is not None and bias.shape != (O,):
@@ -60,7 +62,8 @@ def _im2col(x, kernel_size, stride, dilation, out_size):
     cols = np.empty((x.shape[1], kh, kw, x.shape[0], Ho, Wo), dtype=x.dtype)
     for i in range(kh):
         for j in range(kw):
-            cols[:, i, j] = xt[:, :, i * dh : i * dh + sh * (Ho - 1) + 1 : sh, j * dw : j * dw + sw * (Wo - 1) + 1 : sw]
+            r, c = slice(i * dh, i * dh + sh * (Ho - 1) + 1, sh), slice(j * dw, j * dw + sw * (Wo - 1) + 1, sw)
+            cols[:, i, j] = xt[:, :, r, c]
     return cols
 
 
@@ -71,7 +74,8 @@ def _col2im(cols, x_shape, stride, dilation):
     xt = np.zeros((C, N) + tuple(x_shape[2:]), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
-            xt[:, :, i * dh : i * dh + sh * (Ho - 1) + 1 : sh, j * dw : j * dw + sw * (Wo - 1) + 1 : sw] += cols[:, i, j]
+            r, c = slice(i * dh, i * dh + sh * (Ho - 1) + 1, sh), slice(j * dw, j * dw + sw * (Wo - 1) + 1, sw)
+            xt[:, :, r, c] += cols[:, i, j]
     return xt.transpose(1, 0, 2, 3)
 
 
@@ -79,7 +83,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation. input (N, C, H, W), weight (O, C/groups, kH, kW) -> (N, O, H_out, W_out)."""
     stride, (t, b, l, r), dilation, (Ho, Wo) = _conv_args(input, weight, bias, stride, padding, dilation, groups)
     x = np.pad(input, ((0, 0), (0, 0), (t, b), (l, r)))
-    (N, C), (O, Cg, kh, kw) = input.shape[:2], weight.shape
+    (N, _), (O, Cg, kh, kw) = input.shape[:2], weight.shape
     cols = _im2col(x, (kh, kw), stride, dilation, (Ho, Wo))
     out = weight.reshape(groups, O // groups, Cg * kh * kw) @ cols.reshape(groups, Cg * kh * kw, N * Ho * Wo)
     out = out.reshape(O, N, Ho, Wo).transpose(1, 0, 2, 3)
@@ -92,9 +96,10 @@ def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
     """Gradients of conv2d. grad_output (N, O, H_out, W_out) -> (grad_input, grad_weight, grad_bias)."""
     stride, (t, b, l, r), dilation, out_size = _conv_args(input, weight, None, stride, padding, dilation, groups)
     if grad_output.shape != (input.shape[0], weight.shape[0]) + out_size:
-        raise ValueError(f"grad_output must have the output's shape {(input.shape[0], weight.shape[0]) + out_size}, got {grad_output.shape}")
+        expected = (input.shape[0], weight.shape[0]) + out_size
+        raise ValueError(f"grad_output must have the output's shape {expected}, got {grad_output.shape}")
     x = np.pad(input, ((0, 0), (0, 0), (t, b), (l, r)))
-    (N, C), (O, Cg, kh, kw), K = input.shape[:2], weight.shape, weight[0].size
+    (N, C), (O, _, kh, kw), K = input.shape[:2], weight.shape, weight[0].size
     cols = _im2col(x, (kh, kw), stride, dilation, out_size).reshape(groups, K, -1)
     g = grad_output.transpose(1, 0, 2, 3).reshape(groups, O // groups, -1)  # (G, O/G, N*H_out*W_out)
     grad_weight = (g @ cols.transpose(0, 2, 1)).reshape(weight.shape)
@@ -160,7 +165,8 @@ class Conv2d(Module):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
         if in_channels % groups or out_channels % groups:
-            raise ValueError(f"in_channels={in_channels} and out_channels={out_channels} must both be divisible by groups={groups}")
+            raise ValueError(f"in_channels={in_channels} and out_channels={out_channels} "
+                             f"must both be divisible by groups={groups}")
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
         self.kernel_size = _pair(kernel_size, "kernel_size", minimum=1)
@@ -183,7 +189,8 @@ class Conv2d(Module):
         return conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
     def backward(self, grad_out):
-        gx, gw, gb = conv2d_backward(grad_out, self._x, self.weight, self.stride, self._padding, self.dilation, self.groups)
+        args = (self.stride, self._padding, self.dilation, self.groups)
+        gx, gw, gb = conv2d_backward(grad_out, self._x, self.weight, *args)
         self.grads = {"weight": gw, "bias": gb} if self.bias is not None else {"weight": gw}
         return gx if self._pad is None else pad_backward(gx, self._pad, self.padding_mode, self._input_shape)
 

@@ -1,0 +1,139 @@
+"""Shared fixtures for the book tests: the strict HTML build, a local web server, and headless Chromium.
+
+- `book_build` / `book_html`: run `jupyter-book build --all -W -n --keep-going` once per session and return
+  `_build/html`. Set `BOOK_SKIP_BUILD=1` to reuse an existing `_build/html` while iterating locally; it is
+  ignored when `CI` is set, so CI always builds. The default is to build.
+- `book_url`: `_build/html` served over HTTP on 127.0.0.1, on a free port, for the session.
+- `browser`: Playwright's Chromium, the system binary from `CHROMIUM_PATH` (default `/usr/bin/chromium`).
+  Where it is missing the browser tests skip and say why; with `REQUIRE_BROWSER=1` (as in CI) they fail instead.
+"""
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD_DIR = ROOT / "_build"
+HTML_DIR = BUILD_DIR / "html"
+SCREENSHOT_DIR = BUILD_DIR / "screenshots"
+BUILD_TIMEOUT = 1800  # seconds; a cold build executes every notebook (about a minute for chapter 1)
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_PROBLEM = re.compile(r"\b(WARNING|ERROR|CRITICAL)\b")
+
+
+def _truthy(name):
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+@dataclass(frozen=True)
+class BookBuild:
+    html: Path
+    log: str
+    built: bool  # False when BOOK_SKIP_BUILD reused an existing build
+
+
+def _jupyter_book_command():
+    beside_python = Path(sys.executable).with_name("jupyter-book")
+    exe = str(beside_python) if beside_python.exists() else shutil.which("jupyter-book")
+    if exe is None:
+        pytest.fail("jupyter-book is not installed: pip install -r requirements.txt")
+    return [exe, "build", "--all", "-W", "-n", "--keep-going", str(ROOT)]
+
+
+@pytest.fixture(scope="session")
+def book_build():
+    """The strict build of the book, run once per session (or reused with BOOK_SKIP_BUILD=1 outside CI)."""
+    if _truthy("BOOK_SKIP_BUILD") and not _truthy("CI") and (HTML_DIR / "index.html").exists():
+        return BookBuild(HTML_DIR, "", built=False)
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
+    try:
+        proc = subprocess.run(_jupyter_book_command(), cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=BUILD_TIMEOUT)
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        pytest.fail(f"the book build took more than {BUILD_TIMEOUT} s; its log ends with:\n{_tail(out)}")
+    log = _ANSI.sub("", proc.stdout)
+    problems = [line for line in log.splitlines() if _PROBLEM.search(line)]
+    assert proc.returncode == 0, f"the book build exited with {proc.returncode}; its log ends with:\n{_tail(log)}"
+    assert not problems, (
+        f"the book build logged {len(problems)} warning/error line(s):\n" + "\n".join(problems[:30])
+        + f"\n--- the log ends with:\n{_tail(log)}"
+    )
+    assert (HTML_DIR / "index.html").exists(), f"the build succeeded but wrote no {HTML_DIR / 'index.html'}"
+    return BookBuild(HTML_DIR, log, built=True)
+
+
+@pytest.fixture(scope="session")
+def book_html(book_build):
+    """Path of the strictly built HTML book, `_build/html`."""
+    return book_build.html
+
+
+def _tail(text, lines=60):
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def book_url(book_html):
+    """Base URL (ending in '/') of `_build/html` served on 127.0.0.1 from a background thread."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(book_html)))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="book-http", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (Debian's, or CHROMIUM_PATH) driven by Playwright's sync API."""
+    executable = os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
+    if not (os.path.isfile(executable) and os.access(executable, os.X_OK)):
+        reason = f"Chromium not found at {executable}; install Debian's chromium or set CHROMIUM_PATH"
+        if _truthy("REQUIRE_BROWSER"):
+            pytest.fail(f"{reason} (REQUIRE_BROWSER=1: browser tests may not skip)")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir():
+    """`_build/screenshots/`: pictures for humans to look at, never asserted."""
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOT_DIR

@@ -1,0 +1,46 @@
+"""nbutils.widgets: one call gives live sliders in a kernel and precomputed frames in the HTML book."""
+
+import base64
+import json
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from nbutils import widgets  # noqa: E402
+
+
+def _draw(a, b):
+    fig, ax = plt.subplots(figsize=(1, 1))
+    ax.text(0.5, 0.5, f"{a}{b}")
+    return fig
+
+
+def test_static_html_has_one_frame_per_combination_and_native_sliders(monkeypatch):
+    monkeypatch.setenv(widgets.STATIC_ENV, "1")
+    html = widgets.interact(_draw, a=[1, 2, 3], b=["x", "y"])._repr_html_()
+    frames = json.loads(re.search(r'<script type="application/json">(.*?)</script>', html).group(1))
+    assert sorted(frames) == [f"{i},{j}" for i in range(3) for j in range(2)]
+    assert all(base64.b64decode(v).startswith(b"\x89PNG") for v in frames.values())
+    assert len(set(frames.values())) == 6  # every combination drew a different picture
+    assert html.count('type="range"') == 2
+    assert "document.currentScript.parentNode" in html and "getElementById" not in html
+
+
+def test_live_mode_builds_ipywidgets_sliders(monkeypatch):
+    import ipywidgets
+
+    monkeypatch.delenv(widgets.STATIC_ENV, raising=False)
+    box = widgets.interact(_draw, a=[1, 2, 3], b=["x", "y"])
+    sliders = [w for w in box.children if isinstance(w, ipywidgets.SelectionSlider)]
+    assert [s.description for s in sliders] == ["a", "b"]
+    assert sliders[0].value == 2  # starts in the middle, as the static version does
+    assert isinstance(box.children[-1], ipywidgets.Output)
+
+
+def test_empty_control_is_refused():
+    with pytest.raises(ValueError, match="control 'a'"):
+        widgets.interact(_draw, a=[], b=[1])
