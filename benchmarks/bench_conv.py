@@ -4,8 +4,7 @@
 
 Both libraries run in this process with the same thread count: torch.set_num_threads(N) and
 threadpoolctl.threadpool_limits(N) for NumPy's BLAS. Each time is the median of R repeats after W
-warm-up calls; a repeat loops over enough calls to last about 10 ms, and the four timings of a case
-take turns, so background load hits them alike. torch's backward is torch.nn.grad.conv2d_input +
+warm-up calls; a repeat loops over enough calls to last about 10 ms. torch's backward is torch.nn.grad.conv2d_input +
 conv2d_weight + the bias sum: the three gradients conv2d_backward returns. A ratio is
 nbutils / torch, so below 1 means nbutils is faster. Nothing here asserts on speed.
 """
@@ -35,25 +34,26 @@ SUITE = [
 
 
 def median_times(fns, repeats, warmup, target=0.01):
-    """Median seconds per call of each fn, timed in turns so that all of them share any background load.
+    """Median seconds per call of each fn: `warmup` calls, then `repeats` loops of about `target` s each.
 
-    Each fn is warmed up, then timed `repeats` times over a loop of enough calls to last about `target` s.
+    Each fn is timed in one block. Interleaving torch and NumPy calls would make each pay for the
+    other's idle worker threads, which keep spinning for a while after a parallel call.
     """
-    inner = []
+    medians = []
     for fn in fns:
         for _ in range(warmup):
             fn()
         start = time.perf_counter()
         fn()
-        inner.append(max(1, int(target / max(time.perf_counter() - start, 1e-9))))
-    samples = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, n, times in zip(fns, inner, samples):
+        n = max(1, int(target / max(time.perf_counter() - start, 1e-9)))
+        times = []
+        for _ in range(repeats):
             start = time.perf_counter()
             for _ in range(n):
                 fn()
             times.append((time.perf_counter() - start) / n)
-    return [statistics.median(times) for times in samples]
+        medians.append(statistics.median(times))
+    return medians
 
 
 def bench_case(x_shape, w_shape, kwargs, repeats, warmup, seed=0):
