@@ -2,6 +2,7 @@
 
 - Kernels started by the build render interactive figures as precomputed frames
   (nbutils.widgets reads NBUTILS_STATIC_WIDGETS), so no widget JavaScript is needed.
+- Pages name their colour mode; pydata-sphinx-theme logs an error when it is empty.
 - Each script is included once per page: sphinx-thebe registers its inline config
   (`const THEBE_JS_URL = ...`) twice, which throws "Identifier has already been declared".
 """
@@ -13,7 +14,10 @@ def _use_static_widgets(app, config):
     os.environ["NBUTILS_STATIC_WIDGETS"] = "1"
 
 
-def _dedupe_scripts(app, pagename, templatename, context, doctree):
+def _page_context(app, pagename, templatename, context, doctree):
+    """Each script once; and an explicit colour mode (an empty one logs a console error)."""
+    if not context.get("default_mode"):
+        context["default_mode"] = "light"
     seen, unique = set(), []
     for script in context.get("script_files", []):
         key = (getattr(script, "filename", script) or "", tuple(sorted(getattr(script, "attributes", {}).items())))
@@ -25,5 +29,5 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
 
 def setup(app):
     app.connect("config-inited", _use_static_widgets)
-    app.connect("html-page-context", _dedupe_scripts, priority=900)
+    app.connect("html-page-context", _page_context, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

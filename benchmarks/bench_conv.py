@@ -4,9 +4,11 @@
 
 Both libraries run in this process with the same thread count: torch.set_num_threads(N) and
 threadpoolctl.threadpool_limits(N) for NumPy's BLAS. Each time is the median of R repeats after W
-warm-up calls; a repeat loops over enough calls to last about 10 ms. torch's backward is torch.nn.grad.conv2d_input +
-conv2d_weight + the bias sum: the three gradients conv2d_backward returns. A ratio is
-nbutils / torch, so below 1 means nbutils is faster. Nothing here asserts on speed.
+warm-up calls; a repeat loops over enough calls to last about 10 ms. torch's backward is
+torch.nn.grad.conv2d_input + conv2d_weight + the bias sum: the three gradients conv2d_backward
+returns. A ratio is nbutils / torch, so below 1 means nbutils is faster. Nothing here asserts on
+speed. On a machine shared with other work, multi-threaded timings swing widely: rerun, or compare
+with --threads 1.
 """
 
 import argparse
@@ -24,7 +26,7 @@ from nbutils.layers.conv import conv2d, conv2d_backward
 
 # name, input shape (N, C, H, W), weight shape (O, C/groups, kH, kW), conv2d keyword arguments
 SUITE = [
-    ("chapter example, stride 2", (100, 3, 31, 31), (25, 3, 3, 3), dict(stride=2, padding=1)),
+    ("3x3, 3->25, stride 2, 31x31", (100, 3, 31, 31), (25, 3, 3, 3), dict(stride=2, padding=1)),
     ("3x3, 16->32 at 32x32", (32, 16, 32, 32), (32, 16, 3, 3), dict(padding=1)),
     ("3x3, 64->64 at 28x28", (16, 64, 28, 28), (64, 64, 3, 3), dict(padding=1)),
     ("depthwise 3x3, 64 ch", (32, 64, 32, 32), (64, 1, 3, 3), dict(padding=1, groups=64)),

@@ -38,7 +38,7 @@ def png_frame(fig, colors=16, dpi=64):
 
 _JS = """(function () {
   var root = document.currentScript.parentNode;
-  var frames = JSON.parse(root.querySelector('script[type="application/json"]').textContent);
+  var data = JSON.parse(root.querySelector('script[type="application/json"]').textContent);
   var inputs = root.querySelectorAll('input[type=range]');
   var img = root.querySelector('img');
   function update() {
@@ -48,7 +48,7 @@ _JS = """(function () {
       el.nextElementSibling.textContent = labels[el.value];
       key.push(el.value);
     });
-    img.src = 'data:image/png;base64,' + frames[key.join(',')];
+    img.src = 'data:image/png;base64,' + data.images[data.index[key.join(',')]];
   }
   inputs.forEach(function (el) { el.addEventListener('input', update); });
   update();
@@ -58,25 +58,33 @@ _JS = """(function () {
 CRISP = {"text.antialiased": False, "lines.antialiased": False, "patch.antialiased": False}
 
 
-def static_html(draw, controls, colors=16, dpi=64, crisp=False):
+def render_frames(draw, controls, colors=16, dpi=64, crisp=False):
+    """Every combination of control values as {"images": [unique PNGs], "index": {"i,j,...": image number}}."""
+    images, index, seen = [], {}, {}
+    for idx in itertools.product(*(range(len(v)) for v in controls.values())):
+        values = {n: opts[i] for (n, opts), i in zip(controls.items(), idx)}
+        with plt.rc_context(CRISP if crisp else {}):
+            png = png_frame(draw(**values), colors, dpi)
+        if png not in seen:  # identical pictures (e.g. a knob that has no effect here) are stored once
+            seen[png] = len(images)
+            images.append(png)
+        index[",".join(map(str, idx))] = seen[png]
+    return {"images": images, "index": index}
+
+
+def static_html(draw, controls, start, colors=16, dpi=64, crisp=False):
     """Render every combination of control values; return one self-contained HTML snippet.
 
     crisp=True draws without antialiasing: diagrams of grids and text compress to about half the bytes.
     """
-    names = list(controls)
-    frames = {}
-    for idx in itertools.product(*(range(len(v)) for v in controls.values())):
-        values = {n: controls[n][i] for n, i in zip(names, idx)}
-        with plt.rc_context(CRISP if crisp else {}):
-            frames[",".join(map(str, idx))] = png_frame(draw(**values), colors, dpi)
+    frames = render_frames(draw, controls, colors, dpi, crisp)
     rows = []
     for n, options in controls.items():
         labels = html.escape(json.dumps([str(o) for o in options]))
-        start = _default_index(options)
         rows.append(
             f'<label style="display:flex;gap:.6em;align-items:center;margin:.15em 0">'
             f'<code style="min-width:9em">{html.escape(n)}</code>'
-            f'<input type="range" min="0" max="{len(options) - 1}" step="1" value="{start}" '
+            f'<input type="range" min="0" max="{len(options) - 1}" step="1" value="{start[n]}" '
             f'data-name="{html.escape(n)}" data-labels="{labels}" style="width:14em">'
             f"<span></span></label>"
         )
@@ -86,9 +94,16 @@ def static_html(draw, controls, colors=16, dpi=64, crisp=False):
     )
 
 
-def _default_index(options):
-    """Start each slider in the middle of its options."""
-    return (len(options) - 1) // 2
+def _start_indices(controls, start):
+    """Index of each slider's first value: `start[name]` if given, else the middle option."""
+    start = start or {}
+    unknown = set(start) - set(controls)
+    if unknown:
+        raise ValueError(f"start names unknown controls: {sorted(unknown)}")
+    for n, v in start.items():
+        if v not in controls[n]:
+            raise ValueError(f"start value {n}={v!r} is not one of the options {controls[n]}")
+    return {n: opts.index(start[n]) if n in start else (len(opts) - 1) // 2 for n, opts in controls.items()}
 
 
 class StaticFigure:
@@ -101,13 +116,13 @@ class StaticFigure:
         return self.snippet
 
 
-def live_widget(draw, controls):
+def live_widget(draw, controls, start):
     """ipywidgets sliders (one per control) that redraw `draw(**values)` in an Output area."""
     import ipywidgets as w
     from IPython.display import display
 
     sliders = {
-        n: w.SelectionSlider(options=[(str(o), o) for o in opts], value=opts[_default_index(opts)], description=n,
+        n: w.SelectionSlider(options=[(str(o), o) for o in opts], value=opts[start[n]], description=n,
                              continuous_update=False, style={"description_width": "initial"})
         for n, opts in controls.items()
     }
@@ -125,15 +140,17 @@ def live_widget(draw, controls):
     return w.VBox([*sliders.values(), out])
 
 
-def interact(draw, colors=16, dpi=64, crisp=False, **controls):
+def interact(draw, start=None, colors=16, dpi=64, crisp=False, **controls):
     """Show draw(**values) with one slider per control (a list of values), live or precomputed.
 
-    colors, dpi and crisp only shape the precomputed frames of the HTML book.
+    start maps control names to their first value (default: the middle option). colors, dpi and crisp
+    only shape the precomputed frames of the HTML book.
     """
     controls = {n: list(v) for n, v in controls.items()}
     for n, v in controls.items():
         if not v:
             raise ValueError(f"control {n!r} needs at least one value")
+    first = _start_indices(controls, start)
     if is_static():
-        return StaticFigure(static_html(draw, controls, colors, dpi, crisp))
-    return live_widget(draw, controls)
+        return StaticFigure(static_html(draw, controls, first, colors, dpi, crisp))
+    return live_widget(draw, controls, first)

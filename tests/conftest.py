@@ -38,7 +38,9 @@ CHROMIUM_ARGS = [
 ]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_PROBLEM = re.compile(r"\b(WARNING|ERROR|CRITICAL)\b")
+# Sphinx's own log lines: "path:line: WARNING: ...", "WARNING: ...", and the closing "build succeeded, 2 warnings."
+# Kernels' stderr ("[IPKernelApp] WARNING | ...") is not Sphinx's and does not count.
+_PROBLEM = re.compile(r"(^|: )(WARNING|ERROR|CRITICAL|SEVERE): |\((WARNING|ERROR|SEVERE)/\d\)|build (succeeded|finished with problems), \d+ warning")
 
 
 def _truthy(name):

@@ -23,11 +23,25 @@ def test_static_html_has_one_frame_per_combination_and_native_sliders(monkeypatc
     monkeypatch.setenv(widgets.STATIC_ENV, "1")
     html = widgets.interact(_draw, a=[1, 2, 3], b=["x", "y"])._repr_html_()
     frames = json.loads(re.search(r'<script type="application/json">(.*?)</script>', html).group(1))
-    assert sorted(frames) == [f"{i},{j}" for i in range(3) for j in range(2)]
-    assert all(base64.b64decode(v).startswith(b"\x89PNG") for v in frames.values())
-    assert len(set(frames.values())) == 6  # every combination drew a different picture
+    assert sorted(frames["index"]) == [f"{i},{j}" for i in range(3) for j in range(2)]
+    assert all(base64.b64decode(v).startswith(b"\x89PNG") for v in frames["images"])
+    assert sorted(frames["index"].values()) == list(range(6))  # every combination drew a different picture
     assert html.count('type="range"') == 2
     assert "document.currentScript.parentNode" in html and "getElementById" not in html
+
+
+def test_identical_frames_are_stored_once(monkeypatch):
+    monkeypatch.setenv(widgets.STATIC_ENV, "1")
+    frames = widgets.render_frames(lambda a, b: _draw(a, ""), {"a": [1, 2], "b": ["x", "y", "z"]})
+    assert len(frames["images"]) == 2 and frames["index"]["0,0"] == frames["index"]["0,2"] != frames["index"]["1,0"]
+
+
+def test_start_picks_the_first_value_and_rejects_unknown_values(monkeypatch):
+    monkeypatch.setenv(widgets.STATIC_ENV, "1")
+    html = widgets.interact(_draw, start={"a": 3}, a=[1, 2, 3], b=["x", "y"])._repr_html_()
+    assert 'max="2" step="1" value="2"' in html
+    with pytest.raises(ValueError, match="not one of the options"):
+        widgets.interact(_draw, start={"a": 7}, a=[1, 2, 3], b=["x"])
 
 
 def test_live_mode_builds_ipywidgets_sliders(monkeypatch):

@@ -39,6 +39,10 @@ def _conv_args(input, weight, bias, stride, padding, dilation, groups):
     if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
         raise ValueError(f"groups must be a positive int, got {groups!r}")
     (_, C, H, W), (O, Cg, kh, kw) = input.shape, weight.shape
+    if H == 0 or W == 0 or C == 0:
+        raise ValueError(f"input must have channels, height and width of at least 1, got shape {input.shape}")
+    if O == 0:
+        raise ValueError(f"weight must have at least one output channel, got shape {weight.shape}")
     if C != Cg * groups:
         raise ValueError(f"input has {C} channels but weight {weight.shape} with groups={groups} "
                          f"expects {Cg * groups}")
@@ -95,9 +99,11 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1):
     """Gradients of conv2d. grad_output (N, O, H_out, W_out) -> (grad_input, grad_weight, grad_bias)."""
     stride, (t, b, l, r), dilation, out_size = _conv_args(input, weight, None, stride, padding, dilation, groups)
+    _check_array(grad_output, "grad_output", 4)
     if grad_output.shape != (input.shape[0], weight.shape[0]) + out_size:
         expected = (input.shape[0], weight.shape[0]) + out_size
         raise ValueError(f"grad_output must have the output's shape {expected}, got {grad_output.shape}")
+    _check_same_dtype(grad_output=grad_output, input=input, weight=weight)
     x = np.pad(input, ((0, 0), (0, 0), (t, b), (l, r)))
     (N, C), (O, _, kh, kw), K = input.shape[:2], weight.shape, weight[0].size
     cols = _im2col(x, (kh, kw), stride, dilation, out_size).reshape(groups, K, -1)
@@ -109,26 +115,28 @@ def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
     return np.ascontiguousarray(grad_input), grad_weight, grad_output.sum(axis=(0, 2, 3))
 
 
-PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")  # Conv2d's padding_mode
+PAD_MODES = ("constant", "reflect", "replicate", "circular")  # F.pad's mode (zeros only, here)
 _NUMPY_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
-def _pad_matrix(n, before, after, mode):
-    """0/1 matrix P of shape (before + n + after, n) such that P @ x pads x along one axis."""
+def _pad_index(n, before, after, mode):
+    """Row r of the 0/1 matrix P: the input cell that padded cell r copies, or -1 for a zero."""
     src = np.arange(n)
-    if mode in ("zeros", "constant"):
-        idx = np.concatenate([np.full(before, -1), src, np.full(after, -1)])
-    else:
-        idx = np.pad(src, (before, after), mode=_NUMPY_MODE[mode])
-    return (idx[:, None] == src[None, :]).astype(np.float64)
+    if mode == "constant":
+        return np.concatenate([np.full(before, -1), src, np.full(after, -1)])
+    return np.pad(src, (before, after), mode=_NUMPY_MODE[mode])
 
 
 def _check_pad(input, pad, mode):
     """Check a (left, right, top, bottom) padding against torch's rules for `mode`."""
-    if mode not in PADDING_MODES + ("constant",):
-        raise ValueError(f"mode must be one of {PADDING_MODES}, got {mode!r}")
+    if mode not in PAD_MODES:
+        raise ValueError(f"mode must be one of {PAD_MODES}, got {mode!r}")
     if len(pad) != 4 or min(pad) < 0:
         raise ValueError(f"pad must be four non-negative ints (left, right, top, bottom), got {pad}")
+    if input.ndim < 2 or (mode != "constant" and input.ndim not in (3, 4)):
+        need = "at least 2" if mode == "constant" else "3 or 4"
+        raise ValueError(f"input to pad in mode {mode!r} must have {need} dimensions, got shape {input.shape}")
     for size, (a, b) in zip(input.shape[-1:-3:-1], (pad[:2], pad[2:])):
         if mode == "reflect" and max(a, b) >= size:
             raise ValueError(f"reflect padding {max(a, b)} must be less than the input size {size}")
@@ -140,17 +148,28 @@ def pad(input, pad, mode="constant"):
     """Pad the last two axes, as torch.nn.functional.pad. pad = (left, right, top, bottom)."""
     _check_pad(input, pad, mode)
     left, right, top, bottom = pad
-    Ph = _pad_matrix(input.shape[-2], top, bottom, mode).astype(input.dtype)
-    Pw = _pad_matrix(input.shape[-1], left, right, mode).astype(input.dtype)
-    return Ph @ input @ Pw.T
+    ih = _pad_index(input.shape[-2], top, bottom, mode)
+    iw = _pad_index(input.shape[-1], left, right, mode)
+    out = input[..., np.maximum(ih, 0)[:, None], np.maximum(iw, 0)]  # gather: P_h x P_w^T, no products
+    out[..., ih < 0, :] = 0
+    out[..., :, iw < 0] = 0
+    return out
+
+
+def _scatter_add(g, idx, n, axis):
+    """Multiply by P^T along `axis`: padded cell r adds its value into cell idx[r] (none where -1)."""
+    g = np.moveaxis(g, axis, 0)
+    out = np.zeros((n,) + g.shape[1:], dtype=g.dtype)
+    np.add.at(out, idx[idx >= 0], g[idx >= 0])
+    return np.moveaxis(out, 0, axis)
 
 
 def pad_backward(grad_output, pad, mode, input_shape):
     """Gradient of pad: every padded cell sends its gradient back to the cell it copied."""
     left, right, top, bottom = pad
-    Ph = _pad_matrix(input_shape[-2], top, bottom, mode).astype(grad_output.dtype)
-    Pw = _pad_matrix(input_shape[-1], left, right, mode).astype(grad_output.dtype)
-    return Ph.T @ grad_output @ Pw
+    H, W = input_shape[-2:]
+    g = _scatter_add(grad_output, _pad_index(H, top, bottom, mode), H, -2)
+    return _scatter_add(g, _pad_index(W, left, right, mode), W, -1)
 
 
 class Conv2d(Module):
@@ -169,6 +188,8 @@ class Conv2d(Module):
                              f"must both be divisible by groups={groups}")
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
+        if np.dtype(dtype) not in (np.float32, np.float64):
+            raise TypeError(f"dtype must be float32 or float64, got {np.dtype(dtype)}")
         self.kernel_size = _pair(kernel_size, "kernel_size", minimum=1)
         self.stride, self.dilation = _pair(stride, "stride", minimum=1), _pair(dilation, "dilation", minimum=1)
         _conv_padding(padding, self.kernel_size, self.stride, self.dilation)  # fail now, as torch does
