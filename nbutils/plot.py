@@ -38,11 +38,12 @@ def grid(ax, a, title=None, highlight=(), padded=None, fmt="{:g}", vmin=None, vm
     return ax
 
 
-def grids(arrays, titles=None, highlights=None, fmt="{:g}", size=FIGSIZE):
-    """A row of annotated grids, one per array; returns the Figure."""
+def grids(arrays, titles=None, highlights=None, fmt="{:g}", size=FIGSIZE, padded=None):
+    """A row of annotated grids, one per array (padded: optional masks of padding cells); returns the Figure."""
     fig, axes = plt.subplots(1, len(arrays), figsize=(size * len(arrays), size), squeeze=False)
     for k, (ax, a) in enumerate(zip(axes[0], arrays)):
-        grid(ax, a, titles[k] if titles else None, highlights[k] if highlights else (), fmt=fmt)
+        grid(ax, a, titles[k] if titles else None, highlights[k] if highlights else (), fmt=fmt,
+             padded=padded[k] if padded else None)
     fig.tight_layout()
     return fig
 

@@ -5,6 +5,7 @@ settings and workspaces kept there too; NBUTILS_STATIC_WIDGETS is removed from i
 shows live widgets. The server and its kernel are always stopped.
 """
 
+import json
 import os
 import secrets
 import shutil
@@ -28,8 +29,12 @@ SERVER_TIMEOUT = 90  # seconds for `jupyter lab` to answer
 # The first live figure: a VBox of sliders above an Output widget that shows the figure as a PNG.
 LIVE_FIGURE = ".jp-OutputArea-output .widget-vbox:has(.noUi-handle):has(.widget-output img)"
 
-# Render every cell (no windowing), so outputs far down the notebook are in the DOM.
-NOTEBOOK_SETTINGS = '{"windowingMode": "none"}'
+# User settings for a quiet, predictable JupyterLab: start the notebook's kernel without asking, render every cell
+# (no windowing, so outputs far down the notebook are in the DOM), and never ask about or fetch Jupyter news.
+LAB_SETTINGS = {
+    "notebook-extension/tracker": {"windowingMode": "none", "autoStartDefaultKernel": True},
+    "apputils-extension/notification": {"fetchNews": "false"},
+}
 
 
 def free_port():
@@ -75,8 +80,10 @@ def jupyter_lab(tmp_path):
     root.mkdir()
     shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
     settings = tmp_path / "settings"
-    (settings / "@jupyterlab" / "notebook-extension").mkdir(parents=True)
-    (settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings").write_text(NOTEBOOK_SETTINGS)
+    for name, values in LAB_SETTINGS.items():
+        file = settings / "@jupyterlab" / f"{name}.jupyterlab-settings"
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(json.dumps(values))
     port, token = free_port(), secrets.token_hex(16)
     env = {k: v for k, v in os.environ.items() if k != "NBUTILS_STATIC_WIDGETS"}
     env.update(JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"),

@@ -1,9 +1,16 @@
 """Checked exercises: run the reader's function on cases, name the likely mistake, hide the solution.
 
 In a chapter:  check("conv_output_size", conv_output_size)  and, when asked for,  solution("conv_output_size").
+Each chapter's exercises live in a submodule (conv.py, ...); every submodule is imported here, which registers them.
 """
 
-from nbutils.exercises import conv  # noqa: F401  (registers chapter 1's exercises)
-from nbutils.exercises._core import EXERCISES, Exercise, Mistake, check, solution
+import importlib
+import pkgutil
 
-__all__ = ["EXERCISES", "Exercise", "Mistake", "check", "solution"]
+from nbutils.exercises._core import EXERCISES, Exercise, Mistake, check, register, solution
+
+for _module in pkgutil.iter_modules(__path__):
+    if not _module.name.startswith("_"):
+        importlib.import_module(f"{__name__}.{_module.name}")
+
+__all__ = ["EXERCISES", "Exercise", "Mistake", "check", "register", "solution"]

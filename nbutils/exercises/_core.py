@@ -9,7 +9,7 @@ import numpy as np
 
 EXERCISES = {}
 
-NOT_DONE = "Not done yet: replace `raise NotImplementedError` with your code, then run this cell again."
+NOT_DONE = "Not done yet.\nReplace `raise NotImplementedError` with your code, then run this check again."
 
 
 @dataclass
