@@ -38,9 +38,13 @@ CHROMIUM_ARGS = [
 ]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-# Sphinx's own log lines: "path:line: WARNING: ...", "WARNING: ...", and the closing "build succeeded, 2 warnings."
-# Kernels' stderr ("[IPKernelApp] WARNING | ...") is not Sphinx's and does not count.
-_PROBLEM = re.compile(r"(^|: )(WARNING|ERROR|CRITICAL|SEVERE): |\((WARNING|ERROR|SEVERE)/\d\)|build (succeeded|finished with problems), \d+ warning")
+# Sphinx's own log lines: "path:line: WARNING: ...", "WARNING: ...", docutils' "(ERROR/3)", and the closing
+# "build succeeded, 2 warnings." Kernels' stderr ("[IPKernelApp] WARNING | ...") is not Sphinx's and does not count.
+_PROBLEM = re.compile(
+    r"(^|: )(WARNING|ERROR|CRITICAL|SEVERE): "
+    r"|\((WARNING|ERROR|SEVERE)/\d\)"
+    r"|build (succeeded|finished with problems), \d+ warning"
+)
 
 
 def _truthy(name):

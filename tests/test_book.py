@@ -240,7 +240,7 @@ def test_chapter_page_and_its_images_fit_in_1_5_mb(book_html):
     page = book_html / f"{CHAPTER}.html"
     sizes = {page.name: page.stat().st_size}
     missing = []
-    for src in {img.get("src", "") for img in tags_of(page.read_text(encoding="utf-8")).imgs}:
+    for src in {img.get("src") or "" for img in tags_of(page.read_text(encoding="utf-8")).imgs}:
         if not src or src.startswith("data:"):
             continue  # data: URIs are already in the HTML's bytes
         resolved = urljoin(f"/{CHAPTER}.html", src)

@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 pytestmark = pytest.mark.browser
 
@@ -28,6 +29,11 @@ RUN_TIMEOUT = 240  # seconds: the notebook takes about 40 s to run
 SERVER_TIMEOUT = 90  # seconds for `jupyter lab` to answer
 # The first live figure: a VBox of sliders above an Output widget that shows the figure as a PNG.
 LIVE_FIGURE = ".jp-OutputArea-output .widget-vbox:has(.noUi-handle):has(.widget-output img)"
+KERNEL_IDLE = """() => [...document.querySelectorAll('.jp-StatusBar-TextItem')]
+    .some(el => /\\|\\s*Idle\\s*$/.test(el.textContent))"""
+SOME_CELL_RAN = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+    .some(el => /\\[(\\*|\\d+)\\]/.test(el.textContent))"""
+STDERR_OUTPUTS = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
 
 # User settings for a quiet, predictable JupyterLab: start the notebook's kernel without asking, render every cell
 # (no windowing, so outputs far down the notebook are in the DOM), and never ask about or fetch Jupyter news.
@@ -121,9 +127,11 @@ def test_live_slider_redraws_figure_in_jupyterlab(browser, jupyter_lab, screensh
     try:
         page.goto(f"{base}/lab/tree/{NOTEBOOK.name}?token={token}")
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+        # Run All before the kernel is connected runs nothing, so wait for the status bar's "Python 3 | Idle".
+        page.wait_for_function(KERNEL_IDLE, timeout=120_000)
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        page.wait_for_function(SOME_CELL_RAN, timeout=60_000)
         figure = page.locator(LIVE_FIGURE).first
         figure.wait_for(state="attached", timeout=RUN_TIMEOUT * 1000)
         figure.scroll_into_view_if_needed()
@@ -141,9 +149,11 @@ def test_live_slider_redraws_figure_in_jupyterlab(browser, jupyter_lab, screensh
         new_readout = figure.locator(".widget-readout").first.inner_text()
         figure.scroll_into_view_if_needed()
         page.screenshot(path=str(screenshot_dir / "jupyterlab.png"))
-    except Exception:
+    except PlaywrightError as e:
         page.screenshot(path=str(screenshot_dir / "jupyterlab.png"))
-        raise
+        errors = page.eval_on_selector_all(STDERR_OUTPUTS, "els => els.map(el => el.innerText.slice(0, 600))")
+        pytest.fail(f"{e.message.splitlines()[0]}\nerror outputs in the notebook: {errors or 'none'}\n"
+                    f"--- the server log ends with:\n{log.read_text()[-3000:]}")
     finally:
         context.close()
     assert after.startswith("data:image/png"), f"the redrawn figure is not a PNG: {after[:60]!r}"
