@@ -77,7 +77,7 @@ def sliding_window(x_padded, padded_mask, out, kernel_size, stride, dilation, ce
     a1.set_ylim(max(out.shape[0], x_padded.shape[0] * 0.74) - 0.5, -0.5)
     if title:
         fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.84, wspace=0.1)  # fixed: frames render fast
     return fig
 
 
@@ -103,5 +103,216 @@ def curves(x, series, title=None, xlabel="x", ylabel=None, size=(5, 3.2), logy=F
     ax.legend(frameon=False)
     if title:
         ax.set_title(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def image_grid(rows, titles=None, row_labels=None, vlim=(None, None), size=1.9, cmap=IMAGE_CMAP):
+    """Images in rows (a list of lists of 2-D arrays), one shared colour scale; returns the Figure.
+
+    titles: a list of lists like rows (or None); row_labels: one label per row, on the left.
+    Pixels stay square blocks (no smoothing), so masks show as they are.
+    """
+    R, K = len(rows), max(len(r) for r in rows)
+    fig, axes = plt.subplots(R, K, figsize=(size * K + (0.4 if row_labels else 0), size * R + 0.1), squeeze=False)
+    for i, row in enumerate(rows):
+        for j, ax in enumerate(axes[i]):
+            if j >= len(row):
+                ax.set_axis_off()
+                continue
+            ax.imshow(row[j], cmap=cmap, vmin=vlim[0], vmax=vlim[1], interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if titles and titles[i][j]:
+                ax.set_title(titles[i][j], fontsize=9)
+        if row_labels:
+            axes[i][0].set_ylabel(row_labels[i], fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def curve_panel(ax, x, series, title=None, xlabel=None, ylabel=None, styles=None, logx=False, logy=False,
+                legend=True):
+    """Draw named curves on an existing axis (for figures with several panels); styles: label -> plot kwargs."""
+    for label, y in series.items():
+        ax.plot(x, y, label=label, **{"lw": 2, **(styles or {}).get(label, {})})
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel or "")
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    if legend:
+        ax.legend(frameon=False, fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def grouped_bars(ax, categories, series, title=None, ylabel=None, colors=None):
+    """Side-by-side bars: one group per category, one bar per named series (label -> values)."""
+    width = 0.8 / len(series)
+    for k, (label, values) in enumerate(series.items()):
+        offset = (k - (len(series) - 1) / 2) * width
+        ax.bar(np.arange(len(categories)) + offset, values, width, label=label,
+               color=(colors or {}).get(label))
+    ax.set_xticks(np.arange(len(categories)), [str(c) for c in categories])
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(frameon=False, fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def curve_panels(x, panels, titles=None, xlabel="x", ylims=None, logy=False, size=(3.3, 2.7), suptitle=None,
+                 styles=None):
+    """A row of line plots over the same x, one per dict {label: y}; fixed y-limits keep slider frames comparable.
+
+    styles maps a label to matplotlib keyword arguments (e.g. {"ReLU": {"color": HIGHLIGHT}}).
+    """
+    fig, axes = plt.subplots(1, len(panels), figsize=(size[0] * len(panels), size[1]), squeeze=False)
+    for k, (ax, series) in enumerate(zip(axes[0], panels)):
+        for label, y in series.items():
+            ax.plot(x, y, label=label, lw=2, **(styles or {}).get(label, {}))
+        if logy:
+            ax.set_yscale("log")
+        if ylims and ylims[k]:
+            ax.set_ylim(*ylims[k])
+        if not logy:
+            ax.axhline(0, color="#999999", lw=0.8, zorder=0)
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+        if len(series) > 1:
+            ax.legend(frameon=False, fontsize=9)
+        if titles:
+            ax.set_title(titles[k], fontsize=10)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def bars(labels, values, title=None, ylim=(0, 1), highlight=None, size=(5, 2.8), fmt="{:.2f}"):
+    """Annotated vertical bars, e.g. class probabilities; bar `highlight` (an index) in the highlight colour."""
+    fig, ax = plt.subplots(figsize=size)
+    colors = [HIGHLIGHT if i == highlight else "#4c72b0" for i in range(len(values))]
+    ax.bar(range(len(values)), values, color=colors)
+    for i, v in enumerate(values):
+        ax.text(i, v + 0.02 * (ylim[1] - ylim[0]), fmt.format(v), ha="center", va="bottom", fontsize=9)
+    ax.set_xticks(range(len(values)), labels)
+    ax.set_ylim(*ylim)
+    ax.grid(axis="y", alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+# --- Chapter 5: normalization ---------------------------------------------------------------
+SET_COLORS = ["#4a90c8", "#f28e2b", "#59a14f", "#b07aa1", "#e15759", "#76b7b2", "#edc948", "#9c755f"]
+
+
+def norm_sets(ax, members, title=None, spatial=5, depth=(0.55, 0.4)):
+    """The GN paper's picture of a feature tensor: a box with axes C (across), H·W (down) and N (into the page).
+
+    members is an int array (N, C): 0 leaves cell (n, c) white, k > 0 paints it with SET_COLORS[k - 1].
+    Every normalization set spans all of H·W, so a set is a choice of (n, c) pairs.
+    """
+    from matplotlib.patches import Polygon
+
+    members = np.asarray(members)
+    N, C = members.shape
+    dx, dy = depth
+
+    def face(corners, k):
+        color = SET_COLORS[(k - 1) % len(SET_COLORS)] if k else "white"
+        ax.add_patch(Polygon(corners, closed=True, facecolor=color, edgecolor="#555555", lw=0.6))
+
+    for n in range(N - 1, -1, -1):  # top face: row n at depth n, drawn back to front
+        for c in range(C):
+            x0, y0 = c + n * dx, n * dy
+            face([(x0, y0), (x0 + 1, y0), (x0 + 1 + dx, y0 + dy), (x0 + dx, y0 + dy)], members[n, c])
+    for n in range(N - 1, -1, -1):  # right face: the last channel of every sample
+        for s in range(spatial):
+            x0, y0 = C + n * dx, -s + n * dy
+            face([(x0, y0), (x0 + dx, y0 + dy), (x0 + dx, y0 + dy - 1), (x0, y0 - 1)], members[n, C - 1])
+    for c in range(C):  # front face: sample 0, every channel and position
+        for s in range(spatial):
+            face([(c, -s), (c + 1, -s), (c + 1, -s - 1), (c, -s - 1)], members[0, c])
+    style = dict(fontsize=9, color="#333333")
+    ax.annotate("", xy=(C, -spatial - 0.5), xytext=(0, -spatial - 0.5), arrowprops=dict(arrowstyle="->", lw=1))
+    ax.text(C / 2, -spatial - 0.7, "C", ha="center", va="top", **style)
+    ax.annotate("", xy=(-0.5, -spatial), xytext=(-0.5, 0), arrowprops=dict(arrowstyle="->", lw=1))
+    ax.text(-0.7, -spatial / 2, "H, W", ha="right", va="center", rotation=90, **style)
+    x0, y0 = C + 0.35, -spatial - 0.2  # the N arrow runs under the right face, into the page
+    ax.annotate("", xy=(x0 + N * dx, y0 + N * dy), xytext=(x0, y0), arrowprops=dict(arrowstyle="->", lw=1))
+    ax.text(x0 + N * dx / 2 + 0.25, y0 + N * dy / 2 - 0.15, "N", ha="left", va="top", **style)
+    ax.set_xlim(-1.6, C + N * dx + 1.2)
+    ax.set_ylim(-spatial - 1.6, N * dy + 0.9)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def norm_sets_row(panels, size=2.6, **kwargs):
+    """A row of norm_sets diagrams; panels maps titles to (N, C) member arrays. Returns the Figure."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(size * len(panels), size * 0.95), squeeze=False)
+    for ax, (title, members) in zip(axes[0], panels.items()):
+        norm_sets(ax, members, title, **kwargs)
+    fig.tight_layout()
+    return fig
+
+
+def hist_panel(ax, series, bins=30, vline=None, vline_label=None, title=None, xlabel=None, xlim=None):
+    """Overlaid histograms on an existing axis (series: label -> values); vline marks one value, dashed."""
+    for label, values in series.items():
+        ax.hist(values, bins=bins, range=xlim, alpha=0.6, label=label)
+    if vline is not None:
+        ax.axvline(vline, color="black", ls="--", lw=1.2, label=vline_label)
+    ax.set_xlabel(xlabel or "")
+    ax.set_yticks([])
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False, fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def scatter_panel(ax, x, y, lim, title=None, xlabel=None, ylabel=None):
+    """Points (x, y) on an existing axis with the diagonal y = x dashed: on it, the two agree."""
+    ax.plot(lim, lim, color="black", lw=1, ls="--", zorder=0)
+    ax.scatter(x, y, s=5, alpha=0.5, color=SET_COLORS[0], lw=0)
+    ax.set_xlim(*lim)
+    ax.set_ylim(*lim)
+    ax.set_aspect("equal")
+    ax.set_xlabel(xlabel or "")
+    ax.set_ylabel(ylabel or "")
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def channel_maps(maps, groups, titles=None, vlim=3.0, size=1.25, title=None):
+    """Feature maps (C, H, W) side by side, each framed in the colour of its group (groups: int per channel)."""
+    C = len(maps)
+    fig, axes = plt.subplots(1, C, figsize=(size * C, size * 1.2), squeeze=False)
+    for c, ax in enumerate(axes[0]):
+        ax.imshow(maps[c], cmap="RdBu_r", vmin=-vlim, vmax=vlim)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_edgecolor(SET_COLORS[groups[c] % len(SET_COLORS)])
+            spine.set_linewidth(4)
+        if titles:
+            ax.set_title(titles[c], fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
