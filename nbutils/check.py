@@ -17,6 +17,7 @@ def compare(name, ours, theirs, rtol=1e-7, atol=1e-10, verbose=True):
     ours, theirs = np.asarray(ours), np.asarray(_numpy(theirs))
     if ours.shape != theirs.shape:
         raise CheckError(f"✗ {name}: shape {ours.shape} but the reference has shape {theirs.shape}")
+    theirs = theirs.astype(np.float64)
     err = np.abs(ours.astype(np.float64) - theirs)
     abs_err = float(err.max(initial=0.0))
     rel_err = float((err / np.maximum(np.abs(theirs), 1e-300)).max(initial=0.0))
@@ -42,29 +43,33 @@ def _torch(a, grad=False):
 
 
 def check_function(fn, torch_fn, *inputs, rtol=1e-7, atol=1e-10, name=None, **kwargs):
-    """Run fn(*inputs, **kwargs) and torch_fn on the same float64 inputs; compare the outputs."""
-    inputs = [np.asarray(a, dtype=np.float64) if a is not None else None for a in inputs]
+    """Run fn(*inputs, **kwargs) and torch_fn on the same inputs (arrays as float64); compare the outputs."""
+    inputs = [a.astype(np.float64) if isinstance(a, np.ndarray) else a for a in inputs]
     ours = fn(*inputs, **kwargs)
-    theirs = torch_fn(*[_torch(a) if a is not None else None for a in inputs], **kwargs)
+    theirs = torch_fn(*[_torch(a) if isinstance(a, np.ndarray) else a for a in inputs], **kwargs)
     return compare(name or f"{fn.__name__} forward", ours, theirs, rtol, atol)
 
 
 def load_torch_params(ours, theirs):
-    """Copy our module's parameters into the torch module `theirs` (float64), by torch name."""
+    """Copy our module's parameters and float buffers into the torch module `theirs` (float64), by torch name."""
     import torch
 
     theirs.double()
+    names = list(ours.params) + [n for n, _ in theirs.named_buffers() if "." not in n]
     with torch.no_grad():
-        for key, value in ours.params.items():
-            getattr(theirs, key).copy_(torch.from_numpy(np.asarray(value, dtype=np.float64)))
+        for key in names:
+            value = getattr(ours, key, None)
+            if isinstance(value, np.ndarray) and getattr(theirs, key).is_floating_point():
+                getattr(theirs, key).copy_(torch.from_numpy(np.asarray(value, dtype=np.float64)))
     return theirs
 
 
 def check_module(ours, theirs, x, rtol=1e-7, atol=1e-10, seed=0):
     """Forward and backward of our module against a torch module, in float64, from our parameters."""
     ours = copy.deepcopy(ours)
-    for key, value in ours.params.items():
-        setattr(ours, key, np.asarray(value, dtype=np.float64))
+    for key, value in vars(ours).items():  # parameters and float buffers (e.g. running statistics)
+        if isinstance(value, np.ndarray) and value.dtype == np.float32:
+            setattr(ours, key, value.astype(np.float64))
     theirs = load_torch_params(ours, copy.deepcopy(theirs))
     name = type(ours).__name__
     xt = _torch(np.asarray(x, dtype=np.float64), grad=True)

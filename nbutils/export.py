@@ -5,6 +5,7 @@ nbutils/layers/conv.py. Each notebook's first cell (the Colab setup cell) is als
 from the repository URL in _config.yml and the version in pyproject.toml.
 
     python -m nbutils.export          # rewrite the modules and setup cells from the notebooks
+    python -m nbutils.export chapters/02_activations.ipynb   # only that chapter's modules and setup cell
     python -m nbutils.export --check  # exit 1 if anything has drifted (tests run this)
 """
 
@@ -94,16 +95,20 @@ def drift(root=ROOT):
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Export notebook cells into nbutils.")
     parser.add_argument("--check", action="store_true", help="report drift instead of writing")
+    parser.add_argument("notebooks", nargs="*", type=Path, help="only these notebooks (default: all)")
     args = parser.parse_args(argv)
     if args.check:
         problems = drift()
         print("\n".join(problems) or "notebooks and package agree")
         return 1 if problems else 0
+    chosen = [p.resolve() for p in args.notebooks] or notebooks()
+    touched = set(exported_modules(chosen))
     for path, text in exported_modules(notebooks()).items():
-        path.write_text(text)
-        print(f"wrote {path.relative_to(ROOT)}")
+        if path in touched:
+            path.write_text(text)
+            print(f"wrote {path.relative_to(ROOT)}")
     source = setup_source()
-    for path in notebooks():
+    for path in chosen:
         if setup_cell_drift(path, source):
             write_setup_cell(path, source)
             print(f"updated the setup cell of {path.relative_to(ROOT)}")

@@ -115,6 +115,9 @@ class StaticFigure:
     def _repr_html_(self):
         return self.snippet
 
+    def __repr__(self):
+        return "Interactive figure (precomputed frames; run the notebook for live sliders)"
+
 
 def live_widget(draw, controls, start):
     """ipywidgets sliders (one per control) that redraw `draw(**values)` in an Output area."""

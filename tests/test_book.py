@@ -20,7 +20,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 pytestmark = pytest.mark.book
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTER = "chapters/01_convolution"  # the chapter with the sliders, the Colab cell and the launch buttons
+SEARCH_CHAPTER = "chapters/01_convolution"  # the page a search for "cross-correlation" must find
 PAGE_BUDGET = 1_500_000  # bytes: the chapter's HTML plus the image files it references
 
 
@@ -45,6 +45,7 @@ def toc_pages():
 
 
 PAGES = [*toc_pages(), "search.html", "genindex.html"]
+CHAPTERS = [p.removesuffix(".html") for p in toc_pages() if p.startswith("chapters/")]  # one notebook each
 
 
 def _is_local(url):
@@ -183,20 +184,21 @@ def test_search_finds_the_convolution_chapter_offline(browser, book_url):
         results = page.locator("#search-results ul.search li a")
         page.wait_for_selector("#search-results ul.search li a", timeout=20_000)
         hrefs = [results.nth(i).get_attribute("href") for i in range(results.count())]
-    assert any(h.split("#")[0].split("?")[0] == CHAPTER + ".html" for h in hrefs), (
-        f"no search result links to {CHAPTER}.html; results: {hrefs}")
+    assert any(h.split("#")[0].split("?")[0] == SEARCH_CHAPTER + ".html" for h in hrefs), (
+        f"no search result links to {SEARCH_CHAPTER}.html; results: {hrefs}")
     assert not record.off_host, "the search requested hosts other than 127.0.0.1:\n" + "\n".join(record.off_host)
     assert not record.failed, "failed requests during the search:\n" + "\n".join(record.failed)
 
 
 @pytest.mark.browser
-def test_every_slider_on_the_chapter_swaps_the_figure_and_its_label(browser, book_url):
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_slider_on_the_chapter_swaps_the_figure_and_its_label(browser, book_url, chapter):
     """From the page's first state, one step of any slider shows another picture and labels the new value."""
     problems, moved = [], 0
     with recorded_page(browser) as (page, _):
-        load(page, f"{book_url}{CHAPTER}.html")
+        load(page, f"{book_url}{chapter}.html")
         blocks = page.locator(".nbutils-interact")
-        assert blocks.count() > 0, f"{CHAPTER}.html has no .nbutils-interact figure"
+        assert blocks.count() > 0, f"{chapter}.html has no .nbutils-interact figure"
         for b in range(blocks.count()):
             block = blocks.nth(b)
             img = block.locator("img")
@@ -236,14 +238,15 @@ def test_every_slider_on_the_chapter_swaps_the_figure_and_its_label(browser, boo
     assert not problems, f"{len(problems)} problem(s) over {moved} slider moves:\n" + "\n".join(problems)
 
 
-def test_chapter_page_and_its_images_fit_in_1_5_mb(book_html):
-    page = book_html / f"{CHAPTER}.html"
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_page_and_its_images_fit_in_1_5_mb(book_html, chapter):
+    page = book_html / f"{chapter}.html"
     sizes = {page.name: page.stat().st_size}
     missing = []
     for src in {img.get("src") or "" for img in tags_of(page.read_text(encoding="utf-8")).imgs}:
         if not src or src.startswith("data:"):
             continue  # data: URIs are already in the HTML's bytes
-        resolved = urljoin(f"/{CHAPTER}.html", src)
+        resolved = urljoin(f"/{chapter}.html", src)
         if urlsplit(resolved).scheme:
             missing.append(f"{src} (not a file of the book)")
             continue
@@ -254,24 +257,26 @@ def test_chapter_page_and_its_images_fit_in_1_5_mb(book_html):
             missing.append(src)
     total = sum(sizes.values())
     breakdown = ", ".join(f"{name} {size:,}" for name, size in sorted(sizes.items(), key=lambda kv: -kv[1]))
-    assert not missing, f"{CHAPTER}.html references images that are not in _build/html: {missing}"
-    assert total <= PAGE_BUDGET, f"{CHAPTER}.html with its images is {total:,} bytes > {PAGE_BUDGET:,}: {breakdown}"
+    assert not missing, f"{chapter}.html references images that are not in _build/html: {missing}"
+    assert total <= PAGE_BUDGET, f"{chapter}.html with its images is {total:,} bytes > {PAGE_BUDGET:,}: {breakdown}"
 
 
-def test_colab_setup_cell_is_removed_from_the_chapter_page(book_html):
-    notebook = json.loads((ROOT / f"{CHAPTER}.ipynb").read_text(encoding="utf-8"))
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_colab_setup_cell_is_removed_from_the_chapter_page(book_html, chapter):
+    notebook = json.loads((ROOT / f"{chapter}.ipynb").read_text(encoding="utf-8"))
     setup = [c for c in notebook["cells"] if "remove-cell" in c.get("metadata", {}).get("tags", [])
              and "%pip install" in "".join(c["source"])]
-    assert setup, f"{CHAPTER}.ipynb has no Colab setup cell tagged remove-cell, so there is nothing to check"
-    html = html_of(book_html, f"{CHAPTER}.html")
-    assert "%pip install" not in html, f"the Colab setup cell (tagged remove-cell) appears in {CHAPTER}.html"
+    assert setup, f"{chapter}.ipynb has no Colab setup cell tagged remove-cell, so there is nothing to check"
+    html = html_of(book_html, f"{chapter}.html")
+    assert "%pip install" not in html, f"the Colab setup cell (tagged remove-cell) appears in {chapter}.html"
 
 
-def test_chapter_page_links_to_colab_and_binder(book_html):
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_page_links_to_colab_and_binder(book_html, chapter):
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["repository"]
     repo = urlsplit(config["url"]).path.strip("/")
-    notebook = f"{CHAPTER}.ipynb"
-    hrefs = [a.get("href", "") for a in tags_of(html_of(book_html, f"{CHAPTER}.html")).links]
+    notebook = f"{chapter}.ipynb"
+    hrefs = [a.get("href", "") for a in tags_of(html_of(book_html, f"{chapter}.html")).links]
     colab = f"https://colab.research.google.com/github/{repo}/blob/{config.get('branch', 'main')}/{notebook}"
     binder = [h for h in hrefs if h.startswith(f"https://mybinder.org/v2/gh/{repo}/") and h.endswith(notebook)]
     assert colab in hrefs, f"no launch link {colab}; links to Colab: {[h for h in hrefs if 'colab' in h]}"

@@ -12,6 +12,7 @@ from nbutils import export
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = export.notebooks(ROOT)
 TIMING_TAG = "timing"  # cells whose printed numbers are wall-clock times
+WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
 def _ids(paths):
@@ -74,8 +75,8 @@ def _text_outputs(nb):
         if cell.cell_type != "code" or TIMING_TAG in cell.metadata.get("tags", []):
             continue
         parts = [o.get("text", "") for o in cell.outputs if o.output_type == "stream"]
-        parts += [o["data"].get("text/plain", "") for o in cell.outputs
-                  if o.output_type == "execute_result" and "application/vnd.jupyter.widget-view+json" not in o["data"]]
+        parts += [o["data"].get("text/plain", "") for o in cell.outputs  # figures and widgets are not text
+                  if o.output_type == "execute_result" and not {"text/html", WIDGET} & set(o["data"])]
         texts.append("".join(parts))
     return texts
 
