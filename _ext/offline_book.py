@@ -3,6 +3,8 @@
 - Kernels started by the build render interactive figures as precomputed frames
   (nbutils.widgets reads NBUTILS_STATIC_WIDGETS), so no widget JavaScript is needed.
 - Pages name their colour mode; pydata-sphinx-theme logs an error when it is empty.
+- Docstrings appear verbatim in the API reference: they are plain sentences with shapes like
+  (N, C, H, W) and formulas like 1/sqrt(fan_in), not reStructuredText.
 - Each script is included once per page: sphinx-thebe registers its inline config
   (`const THEBE_JS_URL = ...`) twice, which throws "Identifier has already been declared".
 """
@@ -27,7 +29,13 @@ def _page_context(app, pagename, templatename, context, doctree):
     context["script_files"] = unique
 
 
+def _docstring_as_text(app, what, name, obj, options, lines):
+    if lines:
+        lines[:] = [".. code-block:: text", ""] + ["    " + line for line in lines] + [""]
+
+
 def setup(app):
     app.connect("config-inited", _use_static_widgets)
+    app.connect("autodoc-process-docstring", _docstring_as_text)
     app.connect("html-page-context", _page_context, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

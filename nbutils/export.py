@@ -29,8 +29,8 @@ except ImportError:
 
 
 def notebooks(root=ROOT):
-    """The chapter notebooks, in order."""
-    return sorted((root / "chapters").glob("*.ipynb"))
+    """The book's notebooks, in order: the chapters, then the appendix."""
+    return sorted((root / "chapters").glob("*.ipynb")) + sorted((root / "appendix").glob("*.ipynb"))
 
 
 def exported_modules(paths):
