@@ -168,26 +168,29 @@ def grouped_bars(ax, categories, series, title=None, ylabel=None, colors=None):
     return ax
 
 
-def curve_panels(x, panels, titles=None, xlabel="x", ylims=None, logy=False, size=(3.3, 2.7), suptitle=None,
-                 styles=None):
+def curve_panels(x, panels, titles=None, xlabel="x", ylabel=None, ylims=None, logy=False, size=(3.3, 2.7),
+                 suptitle=None, styles=None, legend_loc="best"):
     """A row of line plots over the same x, one per dict {label: y}; fixed y-limits keep slider frames comparable.
 
-    styles maps a label to matplotlib keyword arguments (e.g. {"ReLU": {"color": HIGHLIGHT}}).
+    styles maps a label to matplotlib keyword arguments (e.g. {"ReLU": {"color": HIGHLIGHT}}). Panels with fixed
+    y-limits get a thin line at y = 0.
     """
     fig, axes = plt.subplots(1, len(panels), figsize=(size[0] * len(panels), size[1]), squeeze=False)
     for k, (ax, series) in enumerate(zip(axes[0], panels)):
         for label, y in series.items():
-            ax.plot(x, y, label=label, lw=2, **(styles or {}).get(label, {}))
+            ax.plot(x, y, label=label, **{"lw": 2, **(styles or {}).get(label, {})})
         if logy:
             ax.set_yscale("log")
         if ylims and ylims[k]:
             ax.set_ylim(*ylims[k])
-        if not logy:
-            ax.axhline(0, color="#999999", lw=0.8, zorder=0)
+            if not logy:
+                ax.axhline(0, color="#999999", lw=0.8, zorder=0)
         ax.set_xlabel(xlabel)
+        if ylabel and k == 0:
+            ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         if len(series) > 1:
-            ax.legend(frameon=False, fontsize=9)
+            ax.legend(frameon=False, fontsize=9, loc=legend_loc)
         if titles:
             ax.set_title(titles[k], fontsize=10)
     if suptitle:
@@ -196,9 +199,11 @@ def curve_panels(x, panels, titles=None, xlabel="x", ylims=None, logy=False, siz
     return fig
 
 
-def bars(labels, values, title=None, ylim=(0, 1), highlight=None, size=(5, 2.8), fmt="{:.2f}"):
+def bars(labels, values, title=None, ylim=(0, 1), highlight=None, size=(5, 2.8), fmt="{:.2f}", xlabel=None):
     """Annotated vertical bars, e.g. class probabilities; bar `highlight` (an index) in the highlight colour."""
     fig, ax = plt.subplots(figsize=size)
+    if xlabel:
+        ax.set_xlabel(xlabel)
     colors = [HIGHLIGHT if i == highlight else "#4c72b0" for i in range(len(values))]
     ax.bar(range(len(values)), values, color=colors)
     for i, v in enumerate(values):
@@ -269,12 +274,14 @@ def norm_sets_row(panels, size=2.6, **kwargs):
     return fig
 
 
-def hist_panel(ax, series, bins=30, vline=None, vline_label=None, title=None, xlabel=None, xlim=None):
-    """Overlaid histograms on an existing axis (series: label -> values); vline marks one value, dashed."""
+def hist_panel(ax, series, bins=30, marks=None, title=None, xlabel=None, xlim=None):
+    """Overlaid histograms on an existing axis (series: label -> values); marks: label -> x, drawn as dashed lines."""
     for label, values in series.items():
         ax.hist(values, bins=bins, range=xlim, alpha=0.6, label=label)
-    if vline is not None:
-        ax.axvline(vline, color="black", ls="--", lw=1.2, label=vline_label)
+    for k, (label, x) in enumerate((marks or {}).items()):
+        for v in np.atleast_1d(x):
+            ax.axvline(v, color=["black", "#777777"][k % 2], ls=["--", ":"][k % 2], lw=1.4, label=label)
+            label = None  # one legend entry per mark
     ax.set_xlabel(xlabel or "")
     ax.set_yticks([])
     ax.grid(alpha=0.3)
@@ -299,19 +306,167 @@ def scatter_panel(ax, x, y, lim, title=None, xlabel=None, ylabel=None):
     return ax
 
 
-def channel_maps(maps, groups, titles=None, vlim=3.0, size=1.25, title=None):
-    """Feature maps (C, H, W) side by side, each framed in the colour of its group (groups: int per channel)."""
-    C = len(maps)
-    fig, axes = plt.subplots(1, C, figsize=(size * C, size * 1.2), squeeze=False)
-    for c, ax in enumerate(axes[0]):
-        ax.imshow(maps[c], cmap="RdBu_r", vmin=-vlim, vmax=vlim)
+def channel_maps(maps, groups, titles=None, members=None, cols=4, vlim=3.0, size=1.6, title=None, cmap="gray"):
+    """Feature maps (C, H, W) in rows of `cols`, each framed in its group's colour (groups: one int per channel).
+
+    members, an (N, C) array as for norm_sets, adds the box picture of the groups on the left.
+    """
+    C, box = len(maps), int(members is not None)
+    rows = -(-C // cols)
+    fig = plt.figure(figsize=(size * (cols + 1.7 * box), size * 1.3 * rows + 0.3))
+    spec = fig.add_gridspec(rows, cols + box, width_ratios=[1.7] * box + [1] * cols)
+    if box:
+        norm_sets(fig.add_subplot(spec[:, 0]), members)
+    for c in range(C):
+        ax = fig.add_subplot(spec[c // cols, box + c % cols])
+        ax.imshow(maps[c], cmap=cmap, vmin=-vlim, vmax=vlim)
         ax.set_xticks([])
         ax.set_yticks([])
         for spine in ax.spines.values():
             spine.set_edgecolor(SET_COLORS[groups[c] % len(SET_COLORS)])
             spine.set_linewidth(4)
         if titles:
-            ax.set_title(titles[c], fontsize=8)
+            ax.set_title(titles[c], fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def pixel_images(imgs, titles=None, size=FIGSIZE, cmap=IMAGE_CMAP, vlim=None, same_scale=False, suptitle=None):
+    """A row of images drawn pixel for pixel, without smoothing; returns the Figure.
+
+    same_scale=True draws every image at one pixel size, top-left aligned and outlined, so a smaller array
+    looks smaller (a pooled map next to its input). vlim: one (vmin, vmax) shared by all images.
+    """
+    H, W = max(im.shape[0] for im in imgs), max(im.shape[1] for im in imgs)
+    fig, axes = plt.subplots(1, len(imgs), figsize=(size * len(imgs), size + (0.35 if suptitle else 0)), squeeze=False)
+    for k, (ax, img) in enumerate(zip(axes[0], imgs)):
+        h, w = img.shape
+        ax.imshow(img, cmap=cmap, vmin=vlim[0] if vlim else None, vmax=vlim[1] if vlim else None,
+                  interpolation="nearest", extent=(0, w, h, 0))
+        if same_scale:
+            ax.add_patch(Rectangle((0, 0), w, h, fill=False, edgecolor="#999999", lw=0.8))
+            ax.set_xlim(-0.5, W + 0.5)
+            ax.set_ylim(H + 0.5, -0.5)
+        ax.set_axis_off()
+        if titles:
+            ax.set_title(titles[k], fontsize=10, loc="left" if same_scale else "center")
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+# --- Chapter 6: fully connected layers and global average pooling ------------------------------
+def short_count(n):
+    """A count for a label: 123.6M, 513.0k, 650."""
+    for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= div:
+            return f"{n / div:.1f}{unit}"
+    return f"{n:,}"
+
+
+def head_flow(rows, title=None, size=(8.8, 2.9)):
+    """Network heads as a flow of tensor boxes and layer arrows, one row per head; returns the Figure.
+
+    rows maps a head's name to a list that alternates tensors, (shape label, number of values), and layers,
+    (layer name, parameter count). Box heights grow with log10(values). The layer holding the most parameters
+    in the whole figure is labelled in the highlight colour; each row ends with its total parameter count.
+    """
+    fig, ax = plt.subplots(figsize=size)
+    pitch, box = 2.9, 1.6  # distance between tensor boxes; box width
+    biggest = max([s[1] for stages in rows.values() for s in stages[1::2]] + [0])
+    totals = {name: sum(s[1] for s in stages[1::2]) for name, stages in rows.items()}
+    slots = max(len(stages) for stages in rows.values()) // 2 + 1
+    for r, (name, stages) in enumerate(rows.items()):
+        y = -1.9 * r
+        ax.text(-1.0, y, name, ha="right", va="center", fontsize=10, fontweight="bold")
+        for i, (label, count) in enumerate(stages):
+            x = i // 2 * pitch
+            if i % 2 == 0:  # a tensor
+                h = 0.3 + 0.11 * np.log10(max(count, 1))
+                ax.add_patch(Rectangle((x - box / 2, y - h / 2), box, h, facecolor="#c6dbef", edgecolor="#4a7db3"))
+                ax.text(x, y, label, ha="center", va="center", fontsize=8.5)
+                if label.replace(",", "") != str(count):  # a shape like 512×7×7: say how many values it holds
+                    ax.text(x, y - h / 2 - 0.12, f"{count:,}", ha="center", va="top", fontsize=7, color="#555555")
+            else:  # a layer, drawn as an arrow to the next tensor
+                x0, x1 = x + box / 2 + 0.05, x + pitch - box / 2 - 0.05
+                ax.annotate("", xy=(x1, y), xytext=(x0, y), arrowprops=dict(arrowstyle="->", lw=1.2))
+                ax.text((x0 + x1) / 2, y + 0.1, label, ha="center", va="bottom", fontsize=8)
+                color = HIGHLIGHT if count == biggest and count > 0 else "#333333"
+                ax.text((x0 + x1) / 2, y - 0.1, short_count(count) if count else "0 params", ha="center",
+                        va="top", fontsize=7.5, color=color)
+        color = HIGHLIGHT if totals[name] == max(totals.values()) else "#333333"
+        ax.text((slots - 1) * pitch + box / 2 + 0.4, y, f"total\n{short_count(totals[name])}", ha="left",
+                va="center", fontsize=9.5, color=color)
+    ax.set_xlim(-3.2, (slots - 1) * pitch + box / 2 + 1.6)
+    ax.set_ylim(-1.9 * (len(rows) - 1) - 0.9, 0.8)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=11)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.88)  # fixed: frames render fast
+    return fig
+
+
+def cam_panel(ax, cam, outline=None, title=None, vlim=None, cmap="RdBu_r"):
+    """A signed heat map (e.g. an upsampled class activation map) with the strokes of `outline` drawn over it.
+
+    The colour scale is symmetric about 0 unless vlim is given: red raises the class score, blue lowers it.
+    outline, an image of the same 2-D size, is drawn as a black contour at half its range.
+    """
+    lim = vlim or (-float(np.abs(cam).max()), float(np.abs(cam).max()))
+    ax.imshow(cam, cmap=cmap, vmin=lim[0], vmax=lim[1], interpolation="nearest")
+    if outline is not None:
+        ax.contour(outline, levels=[(np.min(outline) + np.max(outline)) / 2], colors="black", linewidths=1.2)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def bar_panel(ax, values, labels=None, highlight=None, title=None, ylim=(0, 1)):
+    """Vertical bars on an existing axis (e.g. class probabilities); bar `highlight` in the highlight colour."""
+    colors = [HIGHLIGHT if i == highlight else "#4c72b0" for i in range(len(values))]
+    ax.bar(range(len(values)), values, color=colors)
+    ax.set_xticks(range(len(values)), labels if labels is not None else range(len(values)))
+    ax.set_ylim(*ylim)
+    ax.grid(axis="y", alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+# --- Chapter 7: the capstone ----------------------------------------------------------------
+def class_matrix(ax, matrix, title=None, xlabel="predicted class", ylabel="true class", fmt="{:g}", vmax=None,
+                 row_labels=None):
+    """A per-class table (a confusion matrix, or probabilities) as an annotated grid with the classes on both axes."""
+    matrix = np.asarray(matrix)
+    R, K = matrix.shape
+    grid(ax, matrix, title, fmt=fmt, vmin=0, vmax=matrix.max() if vmax is None else vmax, fontsize=8)
+    ax.tick_params(which="major", labelbottom=True, labelleft=True, labelsize=8)
+    ax.set_xticks(range(K), [str(k) for k in range(K)])
+    ax.set_yticks(range(R), row_labels or [str(r) for r in range(R)])
+    ax.set_xlabel(xlabel, fontsize=9)
+    ax.set_ylabel(ylabel, fontsize=9)
+    return ax
+
+
+def image_with_bars(img, values, title=None, highlight=None, mark=None, ylabel="probability", size=(6.4, 2.5)):
+    """An image beside annotated bars, one per class: bar `highlight` in HIGHLIGHT, bar `mark` outlined in black
+    (e.g. a digit, its predicted class and its true class). Returns the Figure."""
+    fig, (a0, a1) = plt.subplots(1, 2, figsize=size, gridspec_kw={"width_ratios": [1, 2.6]})
+    a0.imshow(img, cmap=IMAGE_CMAP, interpolation="nearest")
+    a0.set_axis_off()
+    colors = [HIGHLIGHT if k == highlight else "#4c72b0" for k in range(len(values))]
+    a1.bar(range(len(values)), values, color=colors, edgecolor=["black" if k == mark else "none"
+                                                                for k in range(len(values))], linewidth=2)
+    for k, v in enumerate(values):
+        a1.text(k, v + 0.02, f"{v:.2f}", ha="center", va="bottom", fontsize=7)
+    a1.set_xticks(range(len(values)), [str(k) for k in range(len(values))])
+    a1.set_ylim(0, 1.12)
+    a1.set_ylabel(ylabel, fontsize=9)
+    a1.grid(axis="y", alpha=0.3)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

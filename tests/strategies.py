@@ -143,3 +143,184 @@ def pad_configs(draw, modes=pad_modes, max_pad=3):
     H = draw(st.integers(axis_size_bounds(1, pad[2], pad[3], mode), 6))
     W = draw(st.integers(axis_size_bounds(1, pad[0], pad[1], mode), 6))
     return (draw(st.integers(1, 2)), draw(st.integers(1, 3)), H, W), pad, mode
+
+
+# --- Dropout (chapter 4) ------------------------------------------------------------------------
+# Drop probabilities in [0, 1]; the endpoints, where dropout is the identity or zeroes everything, come up often.
+probabilities = st.one_of(st.sampled_from([0.0, 1.0]), st.floats(0.0, 1.0))
+# Any shape dropout accepts, from 0-d to 4-d, including empty axes.
+any_shapes = st.lists(st.integers(0, 5), min_size=0, max_size=4).map(tuple)
+# NCHW shapes with every axis at least 1.
+nchw_shapes = st.tuples(st.integers(1, 3), st.integers(1, 4), st.integers(1, 5), st.integers(1, 5))
+
+# Activations: signed scales from tiny to saturating, and torch's slope ranges.
+value_scales = st.sampled_from([0.01, 1.0, 10.0, 100.0])
+slopes = st.one_of(st.sampled_from([0.0, 0.01, 0.04, 0.25, 1.0]), st.floats(-3.0, 3.0, allow_nan=False))
+
+
+@st.composite
+def signed_arrays(draw, shapes=any_shapes, dtypes=float_dtypes, zeros=True):
+    """A seeded array of a drawn shape and dtype, scaled by value_scales; with zeros=True, sometimes exact zeros
+    (the kink of the ReLU family) replace about a fifth of the values."""
+    shape, dtype, seed = draw(shapes), draw(dtypes), draw(seeds)
+    x = np.array(random_array(shape, np.float64, seed) * draw(value_scales))  # np.array: 0-d stays an array
+    if zeros and draw(st.booleans()):
+        x[np.random.default_rng(seed + 1).random(shape) < 0.2] = 0.0
+    return x.astype(dtype)
+
+
+@st.composite
+def slope_bounds(draw):
+    """(lower, upper) with lower <= upper, as RReLU needs; sometimes equal, sometimes negative or above 1."""
+    a, b = sorted(draw(st.lists(st.floats(-1.0, 2.0, allow_nan=False), min_size=2, max_size=2)))
+    return draw(st.sampled_from([(a, b), (a, a), (1 / 8, 1 / 3)]))
+
+
+# --- Normalization (chapter 5) -------------------------------------------------------------------
+@dataclass(frozen=True)
+class NormConfig:
+    """An (N, C, *spatial) input with a group count that divides C; enough values per channel for BN training."""
+
+    shape: tuple
+    num_groups: int
+    dtype: type
+    affine: bool
+
+    @property
+    def C(self):
+        return self.shape[1]
+
+    def arrays(self, seed=0, dtype=None):
+        """Seeded (input with per-channel offsets and scales, weight or None, bias or None) in `dtype`."""
+        dtype = dtype or self.dtype
+        rng = np.random.default_rng(seed)
+        per_channel = (1, self.C) + (1,) * (len(self.shape) - 2)
+        x = rng.standard_normal(self.shape) * rng.uniform(0.5, 3, per_channel) + rng.uniform(-3, 3, per_channel)
+        w = rng.uniform(0.5, 2, self.C) if self.affine else None
+        b = rng.standard_normal(self.C) if self.affine else None
+        return tuple(None if a is None else a.astype(dtype) for a in (x, w, b))
+
+
+@st.composite
+def norm_configs(draw, dtypes=float_dtypes, min_spatial_dims=0, max_spatial_dims=2, min_spatial=1):
+    """A config every normalization function accepts in training: N·H·W > 1 (BN), (C/G)·N·H·W > 1 (GN),
+    and at least `min_spatial` values per map (instance norm needs 2)."""
+    G = draw(st.integers(1, 3))
+    C = G * draw(st.integers(1, 3))
+    spatial = tuple(draw(st.lists(st.integers(1, 4), min_size=min_spatial_dims, max_size=max_spatial_dims)))
+    if int(np.prod(spatial)) < min_spatial:
+        spatial = spatial[:-1] + (min_spatial,) if spatial else (min_spatial,)
+    N = draw(st.integers(1, 4))
+    if N * int(np.prod(spatial)) == 1:
+        N = 2
+    return NormConfig((N, C) + spatial, G, draw(dtypes), draw(st.booleans()))
+
+
+def pool_output_length(n, k, s, p, d, ceil_mode):
+    """torch's pooling output length along one axis (a spec for the strategies, independent of nbutils)."""
+    span = n + 2 * p - d * (k - 1) - 1
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    return out - 1 if ceil_mode and (out - 1) * s >= n + p else out
+
+
+def every_window_reads_input(n, k, s, p, d, n_out):
+    """True if every window along this axis has a tap inside [0, n). With dilation and padding, not always."""
+    return all(any(0 <= i * s - p + a * d < n for a in range(k)) for i in range(n_out))
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    """One max/avg pooling call torch accepts: the arguments as a user passes them, plus the resolved pairs."""
+
+    N: int
+    C: int
+    H: int
+    W: int
+    kernel_size: object  # int or (kh, kw), as passed
+    stride: object  # None, int or pair
+    padding: object
+    dilation: object  # int or pair; 1 for average pooling
+    ceil_mode: bool
+    dtype: type
+    kernel: tuple
+    strides: tuple
+    pads: tuple
+    dilations: tuple
+    out_size: tuple
+
+    @property
+    def input_shape(self):
+        return (self.N, self.C, self.H, self.W)
+
+    @property
+    def reads_input_everywhere(self):
+        """False when some window holds only padding (torch's backward then writes out of bounds)."""
+        return all(every_window_reads_input(*a) for a in zip((self.H, self.W), self.kernel, self.strides, self.pads,
+                                                               self.dilations, self.out_size))
+
+    def max_kwargs(self):
+        return dict(kernel_size=self.kernel_size, stride=self.stride, padding=self.padding, dilation=self.dilation,
+                    ceil_mode=self.ceil_mode)
+
+    def avg_kwargs(self, **extra):
+        return dict(kernel_size=self.kernel_size, stride=self.stride, padding=self.padding, ceil_mode=self.ceil_mode,
+                    **extra)
+
+    def array(self, seed=0, ties=False, dtype=None):
+        """Seeded input; ties=True draws small integers, so that many windows hold their maximum twice."""
+        dtype = dtype or self.dtype
+        if ties:
+            return np.random.default_rng(seed).integers(0, 3, self.input_shape).astype(dtype)
+        return random_array(self.input_shape, dtype, seed)
+
+
+@st.composite
+def pool_configs(draw, dilation=True, dtypes=float_dtypes, max_kernel=4, max_stride=3, max_dilation=3, max_extra=5):
+    """A pooling config torch accepts: padding at most half the kernel, and an output of at least 1x1.
+
+    dilation=False gives average-pooling configs (dilation 1). Windows of padding only can occur; filter on
+    `reads_input_everywhere` before asking torch for a gradient.
+    """
+    kernel_size, kernel = draw(int_or_pair(1, max_kernel))
+    stride, strides = draw(st.one_of(st.just((None, kernel)), int_or_pair(1, max_stride)))
+    if draw(st.booleans()):
+        p = draw(st.integers(0, min(kernel) // 2))
+        padding, pads = p, (p, p)
+    else:
+        pads = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
+        padding = pads
+    dilation, dilations = draw(int_or_pair(1, max_dilation)) if dilation else (1, (1, 1))
+    ceil_mode = draw(st.booleans())
+    sizes = []
+    for k, s, p, d in zip(kernel, strides, pads, dilations):  # ceil_mode lets the window overhang by up to s - 1
+        low = max(1, d * (k - 1) + 1 - 2 * p - (s - 1 if ceil_mode else 0))
+        sizes.append(draw(st.integers(low, low + max_extra)))
+    out_size = tuple(pool_output_length(n, k, s, p, d, ceil_mode)
+                     for n, k, s, p, d in zip(sizes, kernel, strides, pads, dilations))
+    return PoolConfig(N=draw(st.integers(1, 3)), C=draw(st.integers(1, 3)), H=sizes[0], W=sizes[1],
+                      kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode,
+                      dtype=draw(dtypes), kernel=kernel, strides=strides, pads=pads, dilations=dilations,
+                      out_size=out_size)
+
+
+@st.composite
+def adaptive_output_sizes(draw, H, W, allow_zero=False):
+    """An output_size as a user passes it to adaptive pooling: an int, a pair, or a pair with None."""
+    low = 0 if allow_zero else 1
+    a, b = draw(st.integers(low, H + 3)), draw(st.integers(low, W + 3))
+    return draw(st.sampled_from([a, (a, b), (None, b), (a, None), 1]))
+
+
+# --- Fully connected layers (chapter 6) ------------------------------------------------------------
+# Leading (batch) axes of a linear input: none (a single vector) up to three, sometimes of length 0.
+batch_shapes = st.lists(st.integers(0, 4), min_size=0, max_size=3).map(tuple)
+feature_counts = st.integers(1, 9)
+
+
+@st.composite
+def flatten_dims(draw, ndim):
+    """(start_dim, end_dim) that torch.flatten accepts for an ndim-D input, each given as non-negative or negative."""
+    n = max(ndim, 1)
+    s = draw(st.integers(0, n - 1))
+    e = draw(st.integers(s, n - 1))
+    return tuple(d - n if draw(st.booleans()) else d for d in (s, e))

@@ -55,7 +55,7 @@ class Exercise:
 
     def _close(self, got, want):
         return (isinstance(got, np.ndarray) and isinstance(want, np.ndarray) and got.shape == want.shape
-                and bool(np.allclose(got, want, rtol=self.rtol, atol=self.atol)))
+                and bool(np.allclose(got, want, rtol=self.rtol, atol=self.atol, equal_nan=True)))
 
     def _explain(self, outputs, want, i):
         """The most helpful message for the reader's outputs, failing first at case i."""

@@ -46,6 +46,49 @@ def _as_rng(rng):
     """Accept None, a seed, or a np.random.Generator; return a Generator."""
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or isinstance(rng, (numbers.Integral, np.integer)):
+    if rng is None or (isinstance(rng, (numbers.Integral, np.integer)) and not isinstance(rng, bool)):
         return np.random.default_rng(rng)
     raise TypeError(f"rng must be None, an int seed or a np.random.Generator, got {type(rng).__name__}")
+
+
+def _check_float(x, name):
+    """Check that x is a float32 or float64 NumPy array of any shape; return it."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a NumPy array, got {type(x).__name__}")
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} must be float32 or float64, got dtype {x.dtype}")
+    return x
+
+
+def _check_dim(dim, ndim, name="dim"):
+    """Check an axis as torch does (-ndim <= dim < ndim; a 0-d input counts as 1-D); return it as 0..ndim-1."""
+    if not isinstance(dim, (numbers.Integral, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{name} must be an int, got {dim!r}")
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise ValueError(f"{name}={dim} is out of range for a {ndim}-D input: it must be between {-n} and {n - 1}")
+    return int(dim) % n
+
+
+def _check_number(value, name):
+    """Check that value is a real number (a bool is refused: it is usually a misplaced flag); return a float."""
+    if not isinstance(value, (numbers.Real, np.floating, np.integer)) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
+def _check_array_min(x, name, ndim, layout="(N, C, *)"):
+    """Check that x is a non-empty float32/float64 NumPy array with at least `ndim` dimensions."""
+    _check_float(x, name)
+    if x.ndim < ndim:
+        raise ValueError(f"{name} must have at least {ndim} dimensions {layout}, got shape {x.shape}")
+    if x.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {x.shape}")
+    return x
+
+
+def _positive_int(value, name):
+    """Check that value is a positive int (not a bool); return it as an int."""
+    if not isinstance(value, (numbers.Integral, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)

@@ -1,0 +1,226 @@
+"""Chapter 5 exercises: BN's training forward, its running statistics, its input gradient, and GroupNorm."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nbutils.exercises._core import Exercise, Mistake, _copy, _describe, register
+
+_rng = np.random.default_rng(2055)
+
+
+def _batch(shape, scale=2.0, shift=1.0):
+    """A random NCHW batch whose channels have different means and spreads."""
+    C = shape[1]
+    return (_rng.standard_normal(shape) * _rng.uniform(0.5, scale, (1, C, 1, 1))
+            + _rng.uniform(-shift, shift, (1, C, 1, 1)) * 3)
+
+
+# --- 1. BN's training forward ----------------------------------------------------------------
+def bn_forward(x, gamma, beta, eps=1e-5):
+    mean = x.mean(axis=(0, 2, 3), keepdims=True)  # per channel, over N, H and W
+    var = x.var(axis=(0, 2, 3), keepdims=True)  # biased: divide by N·H·W
+    x_hat = (x - mean) / np.sqrt(var + eps)
+    return gamma[None, :, None, None] * x_hat + beta[None, :, None, None]
+
+
+def _bn_with_axes(axes, ddof=0, eps_inside=True):
+    def wrong(x, gamma, beta, eps=1e-5):
+        mean = x.mean(axis=axes, keepdims=True)
+        std = x.std(axis=axes, keepdims=True, ddof=ddof)
+        x_hat = (x - mean) / (np.sqrt(std**2 + eps) if eps_inside else std + eps)
+        return gamma[None, :, None, None] * x_hat + beta[None, :, None, None]
+    return wrong
+
+
+def _bn_swapped(x, gamma, beta, eps=1e-5):
+    return bn_forward(x, beta, gamma, eps)
+
+
+register(Exercise(
+    "bn_forward", bn_forward,
+    cases=[((_batch((4, 3, 5, 5)), _rng.uniform(0.5, 2, 3), _rng.standard_normal(3)), {}),
+           ((_batch((2, 4, 3, 6)), _rng.uniform(0.5, 2, 4), _rng.standard_normal(4)), {"eps": 0.3}),
+           ((_batch((8, 2, 2, 2)), _rng.uniform(0.5, 2, 2), _rng.standard_normal(2)), {})],
+    mistakes=[
+        Mistake(_bn_with_axes(0), "you normalized per activation, over the batch axis only. For NCHW, BN "
+                "normalizes per channel: the mean and variance are over axes (0, 2, 3), i.e. N, H and W."),
+        Mistake(_bn_with_axes((1, 2, 3)), "you normalized each image over its channels and positions: that is "
+                "LayerNorm. BN averages over the batch: axes (0, 2, 3), one mean per channel."),
+        Mistake(_bn_with_axes((2, 3)), "you normalized each image and channel on its own: that is InstanceNorm. "
+                "BN also averages over the batch: axes (0, 2, 3)."),
+        Mistake(_bn_with_axes((0, 2, 3), ddof=1), "the variance used to normalize is the biased one, dividing "
+                "by N·H·W (np.var's default, ddof=0), not by N·H·W − 1."),
+        Mistake(_bn_with_axes((0, 2, 3), eps_inside=False), "eps goes inside the square root: "
+                "(x − mean) / sqrt(var + eps), not (x − mean) / (std + eps)."),
+        Mistake(_bn_swapped, "gamma scales and beta shifts: y = gamma·x̂ + beta."),
+    ],
+    shape_hint="The output has the input's shape (N, C, H, W); gamma and beta broadcast as (1, C, 1, 1).",
+))
+
+
+# --- 2. The running statistics ---------------------------------------------------------------
+def bn_running_stats(running_mean, running_var, x, momentum=0.1):
+    n = x.size // x.shape[1]  # values per channel: N·H·W
+    mean = x.mean(axis=(0, 2, 3))
+    var_unbiased = x.var(axis=(0, 2, 3)) * n / (n - 1)  # the running variance stores the unbiased one
+    new_mean = (1 - momentum) * running_mean + momentum * mean  # torch's momentum weighs the new batch
+    new_var = (1 - momentum) * running_var + momentum * var_unbiased
+    return new_mean, new_var
+
+
+def _stats_wrong(biased=False, reversed_momentum=False, axes=(0, 2, 3)):
+    def wrong(running_mean, running_var, x, momentum=0.1):
+        mean = x.mean(axis=axes)
+        var = x.var(axis=axes, ddof=0 if biased else 1)
+        m = 1 - momentum if reversed_momentum else momentum
+        return (1 - m) * running_mean + m * mean, (1 - m) * running_var + m * var
+    return wrong
+
+
+register(Exercise(
+    "bn_running_stats", bn_running_stats,
+    cases=[((_rng.standard_normal(3), _rng.uniform(0.5, 2, 3), _batch((4, 3, 2, 2))), {}),
+           ((np.zeros(2), np.ones(2), _batch((2, 2, 3, 3))), {"momentum": 0.3}),
+           ((_rng.standard_normal(4), _rng.uniform(0.5, 2, 4), _batch((3, 4, 1, 2))), {"momentum": 0.05})],
+    mistakes=[
+        Mistake(_stats_wrong(biased=True), "running_var accumulates the UNBIASED batch variance, "
+                "var·n/(n − 1) with n = N·H·W, although training normalizes with the biased one."),
+        Mistake(_stats_wrong(reversed_momentum=True), "momentum is applied the wrong way round. In PyTorch it "
+                "weighs the new batch: new = (1 − momentum)·old + momentum·batch (Keras's convention is the "
+                "opposite)."),
+        Mistake(_stats_wrong(biased=True, reversed_momentum=True), "two things: momentum weighs the NEW batch, "
+                "new = (1 − momentum)·old + momentum·batch, and running_var takes the unbiased batch variance."),
+        Mistake(_stats_wrong(axes=None), "the statistics are per channel: one mean and one variance for each of "
+                "the C channels, over axes (0, 2, 3), not one for the whole batch."),
+    ],
+    shape_hint="Return (new_mean, new_var), each of shape (C,): one value per channel.",
+))
+
+
+# --- 3. BN's input gradient --------------------------------------------------------------------
+def bn_backward(grad_out, x, gamma, eps=1e-5):
+    axes = (0, 2, 3)
+    m = x.size // x.shape[1]
+    r = 1 / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+    x_hat = (x - x.mean(axis=axes, keepdims=True)) * r
+    g = grad_out
+    d_beta = g.sum(axis=axes, keepdims=True)
+    d_gamma = (g * x_hat).sum(axis=axes, keepdims=True)
+    return gamma[None, :, None, None] * r / m * (m * g - d_beta - x_hat * d_gamma)
+
+
+def _bwd_wrong(mean_path=True, var_path=True, axes=(0, 2, 3)):
+    def wrong(grad_out, x, gamma, eps=1e-5):
+        r = 1 / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+        x_hat = (x - x.mean(axis=axes, keepdims=True)) * r
+        g = grad_out
+        out = g.copy()
+        if mean_path:
+            out -= g.mean(axis=axes, keepdims=True)
+        if var_path:
+            out -= x_hat * (g * x_hat).mean(axis=axes, keepdims=True)
+        return gamma[None, :, None, None] * r * out
+    return wrong
+
+
+register(Exercise(
+    "bn_backward", bn_backward,
+    cases=[((_rng.standard_normal((4, 3, 3, 3)), _batch((4, 3, 3, 3)), _rng.uniform(0.5, 2, 3)), {}),
+           ((_rng.standard_normal((2, 2, 4, 5)), _batch((2, 2, 4, 5)), _rng.uniform(0.5, 2, 2)), {}),
+           ((_rng.standard_normal((6, 4, 2, 2)), _batch((6, 4, 2, 2)), _rng.uniform(0.5, 2, 4)), {"eps": 0.1})],
+    mistakes=[
+        Mistake(_bwd_wrong(False, False), "you treated the mean and the variance as constants. In training they "
+                "depend on every input of the channel: subtract mean(ĝ) and x̂·mean(ĝ·x̂) (ĝ = γ·g)."),
+        Mistake(_bwd_wrong(True, False), "the path through the variance is missing: also subtract "
+                "x̂·mean(ĝ·x̂) over the channel."),
+        Mistake(_bwd_wrong(False, True), "the path through the mean is missing: also subtract mean(ĝ) over "
+                "the channel."),
+        Mistake(_bwd_wrong(axes=(0,)), "the means in the formula run over the same set as the forward pass: per "
+                "channel over N, H and W (axes (0, 2, 3)), not over the batch axis alone."),
+    ],
+    shape_hint="The input gradient has the input's shape (N, C, H, W).",
+))
+
+
+# --- 4. GroupNorm, with its rule about num_groups ----------------------------------------------
+@dataclass
+class RefusingExercise(Exercise):
+    """An exercise whose function must also raise ValueError on some inputs (`refusals`), as torch does."""
+
+    refusals: list = field(default_factory=list)
+    refusal_hint: str = "raise a ValueError for this input."
+
+    def evaluate(self, fn):
+        ok, message = super().evaluate(fn)
+        if not ok:
+            return ok, message
+        for args, kwargs in self.refusals:
+            try:
+                fn(*_copy(args), **kwargs)
+            except ValueError:
+                continue
+            except Exception as e:  # the reader's bug: report it, don't crash
+                return False, f"Expected a ValueError, but your function raised {type(e).__name__}: {e}\n  on " \
+                              f"{_describe(args, kwargs)}"
+            return False, f"Not yet. Hint: {self.refusal_hint}\n  on {_describe(args, kwargs)}"
+        return True, f"✓ {self.name}: all {len(self.cases) + len(self.refusals)} cases pass."
+
+
+def gn_forward(x, num_groups, eps=1e-5):
+    N, C, H, W = x.shape
+    if C % num_groups:
+        raise ValueError(f"num_groups={num_groups} must divide the number of channels C={C}")
+    groups = x.reshape(N, num_groups, C // num_groups, H, W)  # consecutive channels form a group
+    mean = groups.mean(axis=(2, 3, 4), keepdims=True)
+    var = groups.var(axis=(2, 3, 4), keepdims=True)
+    return ((groups - mean) / np.sqrt(var + eps)).reshape(x.shape)
+
+
+def _gn_unchecked(x, num_groups, eps=1e-5):
+    """The usual shortcut: reshape to (N, G, -1), which also 'works' when G does not divide C."""
+    g = x.reshape(x.shape[0], num_groups, -1)
+    return ((g - g.mean(axis=2, keepdims=True)) / np.sqrt(g.var(axis=2, keepdims=True) + eps)).reshape(x.shape)
+
+
+def _gn_interleaved(x, num_groups, eps=1e-5):
+    N, C, H, W = x.shape
+    groups = x.reshape(N, C // num_groups, num_groups, H, W)  # channel c in group c % G
+    mean = groups.mean(axis=(1, 3, 4), keepdims=True)
+    var = groups.var(axis=(1, 3, 4), keepdims=True)
+    return ((groups - mean) / np.sqrt(var + eps)).reshape(x.shape)
+
+
+def _gn_with_batch(x, num_groups, eps=1e-5):
+    N, C, H, W = x.shape
+    groups = x.reshape(N, num_groups, C // num_groups, H, W)
+    mean = groups.mean(axis=(0, 2, 3, 4), keepdims=True)
+    var = groups.var(axis=(0, 2, 3, 4), keepdims=True)
+    return ((groups - mean) / np.sqrt(var + eps)).reshape(x.shape)
+
+
+def _gn_per_channel(x, num_groups, eps=1e-5):
+    return gn_forward(x, x.shape[1], eps)
+
+
+NOT_DIVIDING = ("num_groups must divide C: a group holds C/num_groups whole channels. x.reshape(N, num_groups, -1) "
+                "still runs when it does not (it only needs C·H·W to divide), but then groups cut channels in two. "
+                "Check C % num_groups and raise ValueError, as torch does.")
+
+register(RefusingExercise(
+    "gn_forward", gn_forward,
+    cases=[((_batch((2, 6, 3, 3)), 3), {}), ((_batch((3, 8, 2, 4)), 2), {}), ((_batch((1, 4, 5, 5)), 2), {"eps": 0.1}),
+           ((_batch((2, 6, 2, 2)), 1), {})],
+    refusals=[((_batch((2, 6, 2, 2)), 4), {}), ((_batch((1, 10, 2, 2)), 4), {})],
+    refusal_hint=NOT_DIVIDING,
+    mistakes=[
+        Mistake(_gn_unchecked, NOT_DIVIDING),
+        Mistake(_gn_interleaved, "a group is made of CONSECUTIVE channels: with C=6 and 3 groups, channels 0-1, 2-3 "
+                "and 4-5. Reshape to (N, G, C/G, H, W), not (N, C/G, G, H, W)."),
+        Mistake(_gn_with_batch, "GN never looks at the other images: the statistics are per image, over the group's "
+                "channels and positions (not over the batch axis)."),
+        Mistake(_gn_per_channel, "you normalized every channel on its own (InstanceNorm). GN shares one mean and "
+                "variance between the C/num_groups channels of a group."),
+    ],
+    shape_hint="The output has the input's shape (N, C, H, W).",
+))

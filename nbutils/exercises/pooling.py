@@ -1,0 +1,210 @@
+"""Chapter 3 exercises: ceil_mode output size, max-pooling backward, padded average pooling, adaptive windows."""
+
+import numpy as np
+
+from nbutils.exercises._core import Exercise, Mistake, register
+
+_rng = np.random.default_rng(2027)
+
+
+# --- 1. Output size with ceil_mode=True -------------------------------------------------------
+def ceil_mode_output_size(size, kernel_size, stride, padding=0):
+    out = -(-(size + 2 * padding - kernel_size) // stride) + 1  # round up ...
+    if (out - 1) * stride >= size + padding:  # ... but no window may start in the right padding
+        out -= 1
+    return out
+
+
+def _ceil_floor(size, kernel_size, stride, padding=0):
+    return (size + 2 * padding - kernel_size) // stride + 1
+
+
+def _ceil_plain(size, kernel_size, stride, padding=0):
+    return -(-(size + 2 * padding - kernel_size) // stride) + 1
+
+
+def _ceil_strict(size, kernel_size, stride, padding=0):
+    out = _ceil_plain(size, kernel_size, stride, padding)
+    return out - 1 if (out - 1) * stride > size + padding else out
+
+
+def _ceil_pad_once(size, kernel_size, stride, padding=0):
+    return ceil_mode_output_size(size - padding, kernel_size, stride, padding)
+
+
+def _ceil_no_plus_one(size, kernel_size, stride, padding=0):
+    return -(-(size + 2 * padding - kernel_size) // stride)
+
+
+register(Exercise(
+    "ceil_mode_output_size", ceil_mode_output_size,
+    cases=[((n, k, s), dict(padding=p))
+           for n, k, s, p in [(8, 3, 2, 0), (5, 2, 2, 1), (2, 3, 4, 1), (32, 3, 2, 1), (10, 4, 3, 2),
+                              (6, 2, 4, 1), (55, 3, 2, 0), (9, 2, 3, 1)]],
+    mistakes=[
+        Mistake(_ceil_floor, "ceil_mode rounds up: ceil((size + 2·padding − kernel_size) / stride) + 1. "
+                "In integers, ceil(a / b) is -(-a // b)."),
+        Mistake(_ceil_plain, "rounding up can add a window that starts in the right padding and reads no input cell. "
+                "torch drops it: if (out − 1)·stride ≥ size + padding, subtract 1."),
+        Mistake(_ceil_strict, "a window that starts exactly at cell size + padding already lies in the right padding: "
+                "the test is (out − 1)·stride ≥ size + padding, with ≥, not >."),
+        Mistake(_ceil_pad_once, "padding is added on both sides: use size + 2·padding."),
+        Mistake(_ceil_no_plus_one, "count the first window too: the formula ends with + 1."),
+    ],
+    shape_hint="Return one int.",
+))
+
+
+# --- 2. Max-pooling backward ------------------------------------------------------------------
+def max_pool_backward(x, grad_out, kernel_size, stride):
+    grad = np.zeros(x.shape)
+    for i in range(grad_out.shape[0]):
+        for j in range(grad_out.shape[1]):
+            window = x[i * stride : i * stride + kernel_size, j * stride : j * stride + kernel_size]
+            a, b = np.unravel_index(np.argmax(window), window.shape)  # the first maximum in row-major order
+            grad[i * stride + a, j * stride + b] += grad_out[i, j]  # +=: overlapping windows may share it
+    return grad
+
+
+def _route(x, grad_out, kernel_size, stride, pick, add=True):
+    """Send each grad_out value to the cells pick(window) returns (a boolean mask), adding or assigning."""
+    grad = np.zeros(x.shape)
+    for i in range(grad_out.shape[0]):
+        for j in range(grad_out.shape[1]):
+            rows, cols = slice(i * stride, i * stride + kernel_size), slice(j * stride, j * stride + kernel_size)
+            mask = pick(x[rows, cols])
+            if add:
+                grad[rows, cols] += mask * grad_out[i, j]
+            else:
+                grad[rows, cols][mask] = grad_out[i, j]
+    return grad
+
+
+def _first_max(w):
+    mask = np.zeros(w.shape, bool)
+    mask[np.unravel_index(np.argmax(w), w.shape)] = True
+    return mask
+
+
+def _last_max(w):
+    mask = np.zeros(w.shape, bool)
+    flat = w.size - 1 - np.argmax(w.ravel()[::-1])
+    mask[np.unravel_index(flat, w.shape)] = True
+    return mask
+
+
+register(Exercise(
+    "max_pool_backward", max_pool_backward,
+    cases=[
+        ((_rng.integers(0, 3, (4, 4)).astype(float), _rng.standard_normal((2, 2)), 2, 2), {}),
+        ((_rng.standard_normal((5, 5)) + np.pad([[9.0]], 2), _rng.standard_normal((3, 3)), 3, 1), {}),
+        ((_rng.integers(0, 4, (7, 7)).astype(float), _rng.standard_normal((3, 3)), 3, 2), {}),
+        ((_rng.standard_normal((6, 7)), _rng.standard_normal((3, 3)), 2, 2), {}),
+    ],
+    mistakes=[
+        Mistake(lambda x, g, k, s: _route(x, g, k, s, lambda w: w == w.max()),
+                "with ties, torch sends the gradient to one cell only: the first maximum in row-major order "
+                "(np.argmax finds it)."),
+        Mistake(lambda x, g, k, s: _route(x, g, k, s, _last_max),
+                "ties go to the first maximum in row-major order (the order torch scans the window), not the last."),
+        Mistake(lambda x, g, k, s: _route(x, g, k, s, _first_max, add=False),
+                "when stride < kernel_size the windows overlap, and one cell can be the maximum of several windows: "
+                "add (+=) their gradients instead of overwriting."),
+        Mistake(lambda x, g, k, s: _route(x, g, k, s, lambda w: np.full(w.shape, 1 / w.size)),
+                "that is average pooling's rule. Max pooling sends the whole gradient to the window's maximum."),
+    ],
+    shape_hint="The gradient has the shape of x.",
+))
+
+
+# --- 3. Average pooling with padding ----------------------------------------------------------
+def avg_pool_padded(x, kernel_size, stride, padding, count_include_pad):
+    xp = np.pad(x, padding)  # zeros: they add nothing to the sums
+    inside = np.pad(np.ones(x.shape), padding)  # 1 on input cells, 0 on padding
+    H_out = (xp.shape[0] - kernel_size) // stride + 1
+    W_out = (xp.shape[1] - kernel_size) // stride + 1
+    out = np.zeros((H_out, W_out))
+    for i in range(H_out):
+        for j in range(W_out):
+            rows, cols = slice(i * stride, i * stride + kernel_size), slice(j * stride, j * stride + kernel_size)
+            divisor = kernel_size**2 if count_include_pad else inside[rows, cols].sum()
+            out[i, j] = xp[rows, cols].sum() / divisor
+    return out
+
+
+def _avg(x, kernel_size, stride, padding, count_include_pad, divisor, mode="constant"):
+    """Average pooling with divisor(window, inside) and padding mode `mode`."""
+    xp, inside = np.pad(x, padding, mode=mode), np.pad(np.ones(x.shape), padding)
+    H_out, W_out = (xp.shape[0] - kernel_size) // stride + 1, (xp.shape[1] - kernel_size) // stride + 1
+    out = np.zeros((H_out, W_out))
+    for i in range(H_out):
+        for j in range(W_out):
+            rows, cols = slice(i * stride, i * stride + kernel_size), slice(j * stride, j * stride + kernel_size)
+            out[i, j] = xp[rows, cols].sum() / divisor(xp[rows, cols], inside[rows, cols], count_include_pad)
+    return out
+
+
+register(Exercise(
+    "avg_pool_padded", avg_pool_padded,
+    cases=[((x, k, s, p, c), {})
+           for x, k, s, p in [(_rng.integers(0, 4, (4, 4)).astype(float), 2, 2, 1),
+                              (_rng.standard_normal((5, 5)), 3, 2, 1),
+                              (_rng.integers(0, 3, (5, 6)).astype(float), 4, 2, 2)]
+           for c in (True, False)],
+    mistakes=[
+        Mistake(lambda x, k, s, p, c: _avg(x, k, s, p, c, lambda w, inside, c: w.size),
+                "with count_include_pad=False, divide by the number of input cells in the window (padding excluded), "
+                "not by kernel_size²."),
+        Mistake(lambda x, k, s, p, c: _avg(x, k, s, p, c, lambda w, inside, c: inside.sum()),
+                "with count_include_pad=True the padding cells count too: every window divides by kernel_size²."),
+        Mistake(lambda x, k, s, p, c: avg_pool_padded(x, k, s, 0, c),
+                "padding was ignored: pad x with `padding` zeros on each side first."),
+        Mistake(lambda x, k, s, p, c: _avg(x, k, s, p, c, lambda w, inside, c: max(np.count_nonzero(w), 1)),
+                "count cells, not nonzero values: an input cell that holds 0 still counts in the divisor."),
+        Mistake(lambda x, k, s, p, c: _avg(x, k, s, p, c, lambda w, inside, c: w.size if c else inside.sum(),
+                                            mode="edge"),
+                "average pooling pads with zeros, not with copies of the edge values."),
+    ],
+    shape_hint="The output is ((H + 2·padding − kernel_size) // stride + 1) × ((W + 2·padding − kernel_size) // stride"
+               " + 1).",
+))
+
+
+# --- 4. Adaptive windows ----------------------------------------------------------------------
+def adaptive_windows(size, output_size):
+    i = np.arange(output_size)
+    start = (i * size) // output_size  # floor
+    end = -(-(i + 1) * size // output_size)  # ceil
+    return np.stack([start, end], axis=1)
+
+
+def _windows_floor_end(size, output_size):
+    i = np.arange(output_size)
+    return np.stack([(i * size) // output_size, ((i + 1) * size) // output_size], axis=1)
+
+
+def _windows_ceil_start(size, output_size):
+    i = np.arange(output_size)
+    return np.stack([-(-i * size // output_size), -(-(i + 1) * size // output_size)], axis=1)
+
+
+def _windows_one_stride(size, output_size):
+    stride = size // output_size
+    kernel = size - (output_size - 1) * stride
+    start = np.arange(output_size) * stride
+    return np.stack([start, start + kernel], axis=1)
+
+
+register(Exercise(
+    "adaptive_windows", adaptive_windows,
+    cases=[((n, o), {}) for n, o in [(6, 3), (5, 3), (7, 3), (10, 4), (3, 5), (13, 5), (224, 7)]],
+    mistakes=[
+        Mistake(_windows_floor_end, "the end rounds up, ceil((i + 1)·size / output_size); rounding it down can leave "
+                "cells in no window."),
+        Mistake(_windows_ceil_start, "the start rounds down, floor(i·size / output_size); rounding it up can skip "
+                "a cell."),
+        Mistake(_windows_one_stride, "adaptive windows do not share one kernel size and one stride: window i has "
+                "its own start floor(i·size / output_size) and end ceil((i + 1)·size / output_size)."),
+    ],
+    shape_hint="Return an array of shape (output_size, 2): one (start, end) row per output.",
+))
