@@ -367,7 +367,7 @@ def short_count(n):
     return f"{n:,}"
 
 
-def head_flow(rows, title=None, size=(8.8, 2.9)):
+def head_flow(rows, title=None, size=(9.4, 2.9)):
     """Network heads as a flow of tensor boxes and layer arrows, one row per head; returns the Figure.
 
     rows maps a head's name to a list that alternates tensors, (shape label, number of values), and layers,
@@ -375,32 +375,32 @@ def head_flow(rows, title=None, size=(8.8, 2.9)):
     in the whole figure is labelled in the highlight colour; each row ends with its total parameter count.
     """
     fig, ax = plt.subplots(figsize=size)
-    pitch, box = 2.9, 1.6  # distance between tensor boxes; box width
+    pitch, box = 3.3, 2.0  # distance between tensor boxes; box width
     biggest = max([s[1] for stages in rows.values() for s in stages[1::2]] + [0])
     totals = {name: sum(s[1] for s in stages[1::2]) for name, stages in rows.items()}
     slots = max(len(stages) for stages in rows.values()) // 2 + 1
     for r, (name, stages) in enumerate(rows.items()):
         y = -1.9 * r
-        ax.text(-1.0, y, name, ha="right", va="center", fontsize=10, fontweight="bold")
+        ax.text(-box / 2 - 0.25, y, name, ha="right", va="center", fontsize=11, fontweight="bold")
         for i, (label, count) in enumerate(stages):
             x = i // 2 * pitch
             if i % 2 == 0:  # a tensor
                 h = 0.3 + 0.11 * np.log10(max(count, 1))
                 ax.add_patch(Rectangle((x - box / 2, y - h / 2), box, h, facecolor="#c6dbef", edgecolor="#4a7db3"))
-                ax.text(x, y, label, ha="center", va="center", fontsize=8.5)
+                ax.text(x, y, label, ha="center", va="center", fontsize=9.5)
                 if label.replace(",", "") != str(count):  # a shape like 512×7×7: say how many values it holds
-                    ax.text(x, y - h / 2 - 0.12, f"{count:,}", ha="center", va="top", fontsize=7, color="#555555")
+                    ax.text(x, y - h / 2 - 0.12, f"{count:,}", ha="center", va="top", fontsize=8.5, color="#555555")
             else:  # a layer, drawn as an arrow to the next tensor
                 x0, x1 = x + box / 2 + 0.05, x + pitch - box / 2 - 0.05
                 ax.annotate("", xy=(x1, y), xytext=(x0, y), arrowprops=dict(arrowstyle="->", lw=1.2))
-                ax.text((x0 + x1) / 2, y + 0.1, label, ha="center", va="bottom", fontsize=8)
+                ax.text((x0 + x1) / 2, y + 0.1, label, ha="center", va="bottom", fontsize=9)
                 color = HIGHLIGHT if count == biggest and count > 0 else "#333333"
                 ax.text((x0 + x1) / 2, y - 0.1, short_count(count) if count else "0 params", ha="center",
-                        va="top", fontsize=7.5, color=color)
+                        va="top", fontsize=8.5, color=color)
         color = HIGHLIGHT if totals[name] == max(totals.values()) else "#333333"
         ax.text((slots - 1) * pitch + box / 2 + 0.4, y, f"total\n{short_count(totals[name])}", ha="left",
-                va="center", fontsize=9.5, color=color)
-    ax.set_xlim(-3.2, (slots - 1) * pitch + box / 2 + 1.6)
+                va="center", fontsize=10.5, color=color)
+    ax.set_xlim(-3.4, (slots - 1) * pitch + box / 2 + 1.6)
     ax.set_ylim(-1.9 * (len(rows) - 1) - 0.9, 0.8)
     ax.set_axis_off()
     if title:
@@ -439,16 +439,29 @@ def bar_panel(ax, values, labels=None, highlight=None, title=None, ylim=(0, 1)):
 
 # --- Chapter 7: the capstone ----------------------------------------------------------------
 def class_matrix(ax, matrix, title=None, xlabel="predicted class", ylabel="true class", fmt="{:g}", vmax=None,
-                 row_labels=None):
-    """A per-class table (a confusion matrix, or probabilities) as an annotated grid with the classes on both axes."""
+                 hide_below=None):
+    """A per-class table (a confusion matrix, or probabilities) as annotated cells with the classes on both axes.
+
+    Cells below `hide_below` stay unannotated, so that the few large numbers stand out.
+    """
     matrix = np.asarray(matrix)
     R, K = matrix.shape
-    grid(ax, matrix, title, fmt=fmt, vmin=0, vmax=matrix.max() if vmax is None else vmax, fontsize=8)
-    ax.tick_params(which="major", labelbottom=True, labelleft=True, labelsize=8)
-    ax.set_xticks(range(K), [str(k) for k in range(K)])
-    ax.set_yticks(range(R), row_labels or [str(r) for r in range(R)])
+    vmax = matrix.max() if vmax is None else vmax
+    ax.imshow(matrix, cmap=CMAP, vmin=0, vmax=vmax)
+    for (i, j), v in np.ndenumerate(matrix):
+        if hide_below is None or v >= hide_below:
+            color = "white" if v > vmax / 2 else "black"
+            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8, color=color)
+    ax.set_xticks(range(K), [str(k) for k in range(K)], fontsize=8)
+    ax.set_yticks(range(R), [str(r) for r in range(R)], fontsize=8)
+    ax.set_xticks(np.arange(-0.5, K, 1), minor=True)
+    ax.set_yticks(np.arange(-0.5, R, 1), minor=True)
+    ax.grid(which="minor", color="#dddddd", lw=0.6)
+    ax.tick_params(which="both", length=0)
     ax.set_xlabel(xlabel, fontsize=9)
     ax.set_ylabel(ylabel, fontsize=9)
+    if title:
+        ax.set_title(title, fontsize=10)
     return ax
 
 

@@ -38,6 +38,7 @@ from nbutils.layers.dropout import (
     dropout_backward,
     dropout_mask,
 )
+from nbutils.layers.linear import Flatten, Linear, flatten, linear, linear_backward
 from nbutils.layers.norm import (
     BatchNorm1d,
     BatchNorm2d,
@@ -67,6 +68,7 @@ from nbutils.layers.pooling import (
 )
 
 __all__ = [
+    "Flatten", "Linear", "flatten", "linear", "linear_backward",
     "Module", "PADDING_MODES", "Conv2d", "conv2d", "conv2d_backward", "conv_output_size", "pad", "pad_backward",
     "LeakyReLU", "LogSoftmax", "PReLU", "RReLU", "ReLU", "Sigmoid", "Softmax", "leaky_relu", "leaky_relu_backward",
     "log_softmax", "log_softmax_backward", "prelu", "prelu_backward", "relu", "relu_backward", "rrelu",
