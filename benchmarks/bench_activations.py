@@ -5,7 +5,7 @@
 Both libraries run in this process with the same thread count: torch.set_num_threads(N) and
 threadpool_limits(N) for NumPy. NumPy's elementwise functions always run on one thread, so with N > 1
 torch has threads that NumPy cannot use; --threads 1 compares the kernels like for like. Each time is the
-median of R repeats after W warm-up calls (the timing helpers are bench_conv's).
+median of R repeats after W warm-up calls (the timing helpers are in _timing.py).
 
 Forward: our function against torch's under no_grad. Backward: against torch's own backward kernel
 (sigmoid_backward, threshold_backward, leaky_relu_backward, _prelu_kernel_backward plus the sum to the
@@ -16,14 +16,11 @@ relative to torch's largest entry (RReLU: given torch's slopes). A ratio is nbut
 nbutils is faster. Nothing here asserts on speed.
 """
 
-import argparse
-import platform
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from bench_conv import geometric_mean, median_times
-from threadpoolctl import threadpool_info, threadpool_limits
+from _timing import RatioTable, median_times, parse_args, same_threads
 
 from nbutils.layers import activations as A
 
@@ -111,35 +108,12 @@ def bench_case(shape, kind, repeats, warmup, seed=0):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads(),
-                        help="threads for torch and NumPy (default: torch.get_num_threads())")
-    parser.add_argument("--repeats", type=int, default=15, help="timed repeats per measurement; the median is kept")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed calls before timing")
-    args = parser.parse_args()
-
-    torch.set_num_threads(args.threads)
-    with threadpool_limits(limits=args.threads):
-        pools = ", ".join(f"{i['internal_api']} {i['num_threads']}" for i in threadpool_info())
-        print(f"nbutils activations vs torch {torch.__version__}, numpy {np.__version__}, "
-              f"{platform.processor() or 'cpu'}")
-        print(f"float32, {args.threads} thread(s): torch {torch.get_num_threads()}; threads per pool: {pools}")
-        print(f"median of {args.repeats} repeats after {args.warmup} warm-up calls; ratio = nbutils / torch\n")
-        head = (f"{'case':24s} {'input':>14s} | {'fwd ours':>9s} {'torch':>8s} {'ratio':>6s} | "
-                f"{'bwd ours':>9s} {'torch':>8s} {'ratio':>6s} | {'rel err':>7s}")
-        print(head)
-        print("-" * len(head))
-        fwd_ratios, bwd_ratios = [], []
+    args = parse_args(__doc__)
+    with same_threads(args, "nbutils activations"):
+        table = RatioTable([("case", 24), ("input", 14)])
         for name, shape, kind in SUITE:
-            of, tf, ob, tb, err = bench_case(shape, kind, args.repeats, args.warmup)
-            fwd_ratios.append(of / tf)
-            bwd_ratios.append(ob / tb)
-            print(f"{name:24s} {'x'.join(map(str, shape)):>14s} | {of * 1e3:7.2f}ms {tf * 1e3:6.2f}ms {of / tf:6.2f} | "
-                  f"{ob * 1e3:7.2f}ms {tb * 1e3:6.2f}ms {ob / tb:6.2f} | {err:7.1e}")
-        print("-" * len(head))
-        fwd, bwd = geometric_mean(fwd_ratios), geometric_mean(bwd_ratios)
-        both = geometric_mean(fwd_ratios + bwd_ratios)
-        print(f"geometric mean ratio (nbutils / torch): forward {fwd:.2f}, backward {bwd:.2f}, all {both:.2f}")
+            table.row((name, shape), *bench_case(shape, kind, args.repeats, args.warmup))
+        table.finish(overall=True)
 
 
 if __name__ == "__main__":

@@ -15,16 +15,11 @@ torch's own mask, with torch's (0 means bit for bit). A ratio is nbutils / torch
 faster. Nothing here asserts on speed.
 """
 
-import argparse
-import math
-import platform
-import statistics
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from threadpoolctl import threadpool_info, threadpool_limits
+from _timing import RatioTable, median_times, parse_args, same_threads
 
 from nbutils.layers.dropout import apply_dropout_mask, dropout, dropout2d, dropout_backward
 
@@ -40,28 +35,6 @@ SUITE = [
 ]
 OURS = {"dropout": dropout, "dropout2d": dropout2d}
 THEIRS = {"dropout": F.dropout, "dropout2d": F.dropout2d}
-
-
-def median_times(fns, repeats, warmup, target=0.01):
-    """Median seconds per call of each fn: `warmup` calls, then `repeats` loops of about `target` s each.
-
-    Each fn is timed in one block, so that neither library pays for the other's idle worker threads.
-    """
-    medians = []
-    for fn in fns:
-        for _ in range(warmup):
-            fn()
-        start = time.perf_counter()
-        fn()
-        n = max(1, int(target / max(time.perf_counter() - start, 1e-9)))
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            for _ in range(n):
-                fn()
-            times.append((time.perf_counter() - start) / n)
-        medians.append(statistics.median(times))
-    return medians
 
 
 def bench_case(kind, shape, p, repeats, warmup, seed=0):
@@ -90,38 +63,13 @@ def bench_case(kind, shape, p, repeats, warmup, seed=0):
     return (*times, err)
 
 
-def geometric_mean(values):
-    return math.exp(sum(math.log(v) for v in values) / len(values))
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads(),
-                        help="threads for torch and for NumPy's pools (default: torch.get_num_threads())")
-    parser.add_argument("--repeats", type=int, default=15, help="timed repeats per measurement; the median is kept")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed calls before timing")
-    args = parser.parse_args()
-
-    torch.set_num_threads(args.threads)
-    with threadpool_limits(limits=args.threads):
-        pools = ", ".join(f"{i['internal_api']} {i['num_threads']}" for i in threadpool_info())
-        print(f"nbutils dropout vs torch {torch.__version__}, numpy {np.__version__}, {platform.processor() or 'cpu'}")
-        print(f"float32, {args.threads} thread(s): torch {torch.get_num_threads()}; threads per pool: {pools}")
-        print(f"median of {args.repeats} repeats after {args.warmup} warm-up calls; ratio = nbutils / torch\n")
-        head = (f"{'case':24s} {'input':>15s} | {'fwd ours':>9s} {'torch':>8s} {'ratio':>6s} | "
-                f"{'bwd ours':>9s} {'torch':>8s} {'ratio':>6s} | {'max err':>7s}")
-        print(head)
-        print("-" * len(head))
-        fwd_ratios, bwd_ratios = [], []
+    args = parse_args(__doc__)
+    with same_threads(args, "nbutils dropout"):
+        table = RatioTable([("case", 24), ("input", 15)], decimals=3, err="max err")
         for name, kind, shape, p in SUITE:
-            of, tf, ob, tb, err = bench_case(kind, shape, p, args.repeats, args.warmup)
-            fwd_ratios.append(of / tf)
-            bwd_ratios.append(ob / tb)
-            print(f"{name:24s} {'x'.join(map(str, shape)):>15s} | {of * 1e3:7.3f}ms {tf * 1e3:6.3f}ms {of / tf:6.2f} | "
-                  f"{ob * 1e3:7.3f}ms {tb * 1e3:6.3f}ms {ob / tb:6.2f} | {err:7.1e}")
-        print("-" * len(head))
-        fwd, bwd = geometric_mean(fwd_ratios), geometric_mean(bwd_ratios)
-        print(f"geometric mean ratio (nbutils / torch): forward {fwd:.2f}, backward {bwd:.2f}")
+            table.row((name, shape), *bench_case(kind, shape, p, args.repeats, args.warmup))
+        table.finish()
 
 
 if __name__ == "__main__":

@@ -11,16 +11,12 @@ below 1 means nbutils is faster. Nothing here asserts on speed. Both sides call 
 so ratios near 1 are expected; on a shared machine multi-threaded timings swing: rerun, or use --threads 1.
 """
 
-import argparse
 import math
-import platform
-import statistics
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from threadpoolctl import threadpool_info, threadpool_limits
+from _timing import RatioTable, median_times, parse_args, same_threads
 
 from nbutils.layers.linear import linear, linear_backward
 
@@ -33,28 +29,6 @@ SUITE = [
     ("VGG fc7 4096->4096, batch 8", (8, 4096), (4096, 4096)),
     ("tokens (16, 49, 256)->256", (16, 49, 256), (256, 256)),
 ]
-
-
-def median_times(fns, repeats, warmup, target=0.01):
-    """Median seconds per call of each fn: `warmup` calls, then `repeats` loops of about `target` s each.
-
-    Each fn is timed in one block, so NumPy's and torch's idle worker threads do not slow each other down.
-    """
-    medians = []
-    for fn in fns:
-        for _ in range(warmup):
-            fn()
-        start = time.perf_counter()
-        fn()
-        n = max(1, int(target / max(time.perf_counter() - start, 1e-9)))
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            for _ in range(n):
-                fn()
-            times.append((time.perf_counter() - start) / n)
-        medians.append(statistics.median(times))
-    return medians
 
 
 def bench_case(x_shape, w_shape, repeats, warmup, seed=0):
@@ -85,39 +59,13 @@ def bench_case(x_shape, w_shape, repeats, warmup, seed=0):
     return (*times, err)
 
 
-def geometric_mean(values):
-    return math.exp(sum(math.log(v) for v in values) / len(values))
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads(),
-                        help="threads for torch and for NumPy's BLAS (default: torch.get_num_threads())")
-    parser.add_argument("--repeats", type=int, default=15, help="timed repeats per measurement; the median is kept")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed calls before timing")
-    args = parser.parse_args()
-
-    torch.set_num_threads(args.threads)
-    with threadpool_limits(limits=args.threads):
-        pools = ", ".join(f"{i['internal_api']} {i['num_threads']}" for i in threadpool_info())
-        print(f"nbutils linear vs torch {torch.__version__}, numpy {np.__version__}, {platform.processor() or 'cpu'}")
-        print(f"float32, {args.threads} thread(s): torch {torch.get_num_threads()}; threads per pool: {pools}")
-        print(f"median of {args.repeats} repeats after {args.warmup} warm-up calls; ratio = nbutils / torch\n")
-        head = (f"{'case':28s} {'input':>12s} {'weight':>10s} | {'fwd ours':>9s} {'torch':>8s} {'ratio':>6s} | "
-                f"{'bwd ours':>9s} {'torch':>8s} {'ratio':>6s} | {'rel err':>7s}")
-        print(head)
-        print("-" * len(head))
-        fwd_ratios, bwd_ratios = [], []
+    args = parse_args(__doc__)
+    with same_threads(args, "nbutils linear"):
+        table = RatioTable([("case", 28), ("input", 12), ("weight", 10)], decimals=3)
         for name, x_shape, w_shape in SUITE:
-            of, tf, ob, tb, err = bench_case(x_shape, w_shape, args.repeats, args.warmup)
-            fwd_ratios.append(of / tf)
-            bwd_ratios.append(ob / tb)
-            print(f"{name:28s} {'x'.join(map(str, x_shape)):>12s} {'x'.join(map(str, w_shape)):>10s} | "
-                  f"{of * 1e3:7.3f}ms {tf * 1e3:6.3f}ms {of / tf:6.2f} | "
-                  f"{ob * 1e3:7.3f}ms {tb * 1e3:6.3f}ms {ob / tb:6.2f} | {err:7.1e}")
-        print("-" * len(head))
-        fwd, bwd = geometric_mean(fwd_ratios), geometric_mean(bwd_ratios)
-        print(f"geometric mean ratio (nbutils / torch): forward {fwd:.2f}, backward {bwd:.2f}")
+            table.row((name, x_shape, w_shape), *bench_case(x_shape, w_shape, args.repeats, args.warmup))
+        table.finish()
 
 
 if __name__ == "__main__":

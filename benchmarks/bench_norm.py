@@ -12,16 +12,11 @@ nbutils / torch, so below 1 means nbutils is faster. Nothing here asserts on spe
 with other work, timings swing widely: rerun, or compare with --threads 1.
 """
 
-import argparse
-import math
-import platform
-import statistics
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from threadpoolctl import threadpool_info, threadpool_limits
+from _timing import RatioTable, median_times, parse_args, same_threads
 
 from nbutils.layers.norm import (
     batch_norm,
@@ -87,25 +82,6 @@ SUITE = [
 ]
 
 
-def median_times(fns, repeats, warmup, target=0.01):
-    """Median seconds per call of each fn: `warmup` calls, then `repeats` loops of about `target` s each."""
-    medians = []
-    for fn in fns:
-        for _ in range(warmup):
-            fn()
-        start = time.perf_counter()
-        fn()
-        n = max(1, int(target / max(time.perf_counter() - start, 1e-9)))
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            for _ in range(n):
-                fn()
-            times.append((time.perf_counter() - start) / n)
-        medians.append(statistics.median(times))
-    return medians
-
-
 def bench_case(shape, ours_fwd, ours_bwd, torch_fwd, repeats, warmup, seed=0):
     """Seconds for (ours forward, torch forward, ours backward, torch backward), and the largest difference
     between our output or gradients and torch's, relative to torch's largest entry."""
@@ -138,40 +114,13 @@ def bench_case(shape, ours_fwd, ours_bwd, torch_fwd, repeats, warmup, seed=0):
     return (*times, err)
 
 
-def geometric_mean(values):
-    return math.exp(sum(math.log(v) for v in values) / len(values))
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads(),
-                        help="threads for torch and for NumPy's BLAS (default: torch.get_num_threads())")
-    parser.add_argument("--repeats", type=int, default=15, help="timed repeats per measurement; the median is kept")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed calls before timing")
-    args = parser.parse_args()
-
-    torch.set_num_threads(args.threads)
-    with threadpool_limits(limits=args.threads):
-        pools = ", ".join(f"{i['internal_api']} {i['num_threads']}" for i in threadpool_info())
-        print(f"nbutils norm layers vs torch {torch.__version__}, numpy {np.__version__}, "
-              f"{platform.processor() or 'cpu'}")
-        print(f"float32, {args.threads} thread(s): torch {torch.get_num_threads()}; threads per pool: {pools}")
-        print(f"median of {args.repeats} repeats after {args.warmup} warm-up calls; ratio = nbutils / torch\n")
-        head = (f"{'case':20s} {'input':>15s} | {'fwd ours':>9s} {'torch':>8s} {'ratio':>6s} | "
-                f"{'bwd ours':>9s} {'torch':>8s} {'ratio':>6s} | {'rel err':>7s}")
-        print(head)
-        print("-" * len(head))
-        fwd_ratios, bwd_ratios = [], []
+    args = parse_args(__doc__)
+    with same_threads(args, "nbutils norm layers"):
+        table = RatioTable([("case", 20), ("input", 15)])
         for name, shape, ours_fwd, ours_bwd, torch_fwd in SUITE:
-            of, tf, ob, tb, err = bench_case(shape, ours_fwd, ours_bwd, torch_fwd, args.repeats, args.warmup)
-            fwd_ratios.append(of / tf)
-            bwd_ratios.append(ob / tb)
-            print(f"{name:20s} {'x'.join(map(str, shape)):>15s} | "
-                  f"{of * 1e3:7.2f}ms {tf * 1e3:6.2f}ms {of / tf:6.2f} | "
-                  f"{ob * 1e3:7.2f}ms {tb * 1e3:6.2f}ms {ob / tb:6.2f} | {err:7.1e}")
-        print("-" * len(head))
-        fwd, bwd = geometric_mean(fwd_ratios), geometric_mean(bwd_ratios)
-        print(f"geometric mean ratio (nbutils / torch): forward {fwd:.2f}, backward {bwd:.2f}")
+            table.row((name, shape), *bench_case(shape, ours_fwd, ours_bwd, torch_fwd, args.repeats, args.warmup))
+        table.finish()
 
 
 if __name__ == "__main__":

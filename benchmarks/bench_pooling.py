@@ -16,16 +16,11 @@ ratio is nbutils / torch, so below 1 means nbutils is faster. Nothing here asser
 machine shared with other work, multi-threaded timings swing widely: rerun, or compare with --threads 1.
 """
 
-import argparse
-import math
-import platform
-import statistics
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from threadpoolctl import threadpool_info, threadpool_limits
+from _timing import RatioTable, geometric_mean, median_times, parse_args, same_threads
 
 from nbutils.layers.pooling import (
     adaptive_avg_pool2d,
@@ -49,29 +44,6 @@ SUITE = [
     ("adaptive 28x28 -> 7x7", "adaptive", (32, 64, 28, 28), dict(output_size=7)),
     ("adaptive 10x10 -> 3x3 (overlap)", "adaptive", (64, 64, 10, 10), dict(output_size=3)),
 ]
-
-
-def median_times(fns, repeats, warmup, target=0.01):
-    """Median seconds per call of each fn: `warmup` calls, then `repeats` loops of about `target` s each.
-
-    Each fn is timed in one block. Interleaving torch and NumPy calls would make each pay for the
-    other's idle worker threads, which keep spinning for a while after a parallel call.
-    """
-    medians = []
-    for fn in fns:
-        for _ in range(warmup):
-            fn()
-        start = time.perf_counter()
-        fn()
-        n = max(1, int(target / max(time.perf_counter() - start, 1e-9)))
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            for _ in range(n):
-                fn()
-            times.append((time.perf_counter() - start) / n)
-        medians.append(statistics.median(times))
-    return medians
 
 
 def _pairs(kw):
@@ -124,42 +96,17 @@ def bench_case(kind, x_shape, kwargs, repeats, warmup, seed=0):
     return (*times, err, with_indices)
 
 
-def geometric_mean(values):
-    return math.exp(sum(math.log(v) for v in values) / len(values))
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads(),
-                        help="threads for torch and for NumPy's BLAS (default: torch.get_num_threads())")
-    parser.add_argument("--repeats", type=int, default=15, help="timed repeats per measurement; the median is kept")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed calls before timing")
-    args = parser.parse_args()
-
-    torch.set_num_threads(args.threads)
-    with threadpool_limits(limits=args.threads):
-        pools = ", ".join(f"{i['internal_api']} {i['num_threads']}" for i in threadpool_info())
-        print(f"nbutils pooling vs torch {torch.__version__}, numpy {np.__version__}, {platform.processor() or 'cpu'}")
-        print(f"float32, {args.threads} thread(s): torch {torch.get_num_threads()}; threads per pool: {pools}")
-        print(f"median of {args.repeats} repeats after {args.warmup} warm-up calls; ratio = nbutils / torch\n")
-        head = (f"{'case':32s} {'input':>15s} | {'fwd ours':>9s} {'torch':>8s} {'ratio':>6s} | "
-                f"{'bwd ours':>9s} {'torch':>8s} {'ratio':>6s} | {'rel err':>7s}")
-        print(head)
-        print("-" * len(head))
-        fwd_ratios, bwd_ratios, idx_ratios = [], [], []
+    args = parse_args(__doc__)
+    with same_threads(args, "nbutils pooling"):
+        table = RatioTable([("case", 32), ("input", 15)])
+        idx_ratios = []
         for name, kind, x_shape, kwargs in SUITE:
-            of, tf, ob, tb, err, with_indices = bench_case(kind, x_shape, kwargs, args.repeats, args.warmup)
-            fwd_ratios.append(of / tf)
-            bwd_ratios.append(ob / tb)
+            *times, with_indices = bench_case(kind, x_shape, kwargs, args.repeats, args.warmup)
+            table.row((name, x_shape), *times)
             if with_indices:
                 idx_ratios.append(with_indices[0] / with_indices[1])
-            shape = "x".join(map(str, x_shape))
-            print(f"{name:32s} {shape:>15s} | {of * 1e3:7.2f}ms {tf * 1e3:6.2f}ms {of / tf:6.2f} | "
-                  f"{ob * 1e3:7.2f}ms {tb * 1e3:6.2f}ms {ob / tb:6.2f} | {err:7.1e}")
-        print("-" * len(head))
-        fwd, bwd = geometric_mean(fwd_ratios), geometric_mean(bwd_ratios)
-        print(f"geometric mean ratio (nbutils / torch): forward {fwd:.2f}, backward {bwd:.2f}, "
-              f"all {geometric_mean(fwd_ratios + bwd_ratios):.2f}")
+        table.finish(overall=True)
         print(f"max pooling forward with indices (what a training step needs): geometric mean ratio "
               f"{geometric_mean(idx_ratios):.2f} over the {len(idx_ratios)} max cases")
 
