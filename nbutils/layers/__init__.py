@@ -28,6 +28,7 @@ from nbutils.layers.activations import (
     softmax_backward,
 )
 from nbutils.layers.base import Module
+from nbutils.layers.container import Sequential, load_state_dict, state_dict
 from nbutils.layers.conv import PADDING_MODES, Conv2d, conv2d, conv2d_backward, conv_output_size, pad, pad_backward
 from nbutils.layers.dropout import (
     Dropout,
@@ -39,6 +40,7 @@ from nbutils.layers.dropout import (
     dropout_mask,
 )
 from nbutils.layers.linear import Flatten, Linear, flatten, linear, linear_backward
+from nbutils.layers.loss import CrossEntropyLoss, cross_entropy, cross_entropy_backward
 from nbutils.layers.norm import (
     BatchNorm1d,
     BatchNorm2d,
@@ -68,6 +70,7 @@ from nbutils.layers.pooling import (
 )
 
 __all__ = [
+    "Sequential", "load_state_dict", "state_dict", "CrossEntropyLoss", "cross_entropy", "cross_entropy_backward",
     "Flatten", "Linear", "flatten", "linear", "linear_backward",
     "Module", "PADDING_MODES", "Conv2d", "conv2d", "conv2d_backward", "conv_output_size", "pad", "pad_backward",
     "LeakyReLU", "LogSoftmax", "PReLU", "RReLU", "ReLU", "Sigmoid", "Softmax", "leaky_relu", "leaky_relu_backward",
