@@ -21,7 +21,8 @@ def compare(name, ours, theirs, rtol=1e-7, atol=1e-10, verbose=True):
     err = np.abs(ours.astype(np.float64) - theirs)
     abs_err = float(err.max(initial=0.0))
     big = np.abs(theirs) >= atol / rtol if rtol > 0 else np.zeros(theirs.shape, bool)  # elsewhere atol governs
-    rel_err = float((err[big] / np.abs(theirs[big])).max(initial=0.0))
+    with np.errstate(invalid="ignore", divide="ignore"):  # inf references give nan here, not a warning
+        rel_err = float(np.nan_to_num(err[big] / np.abs(theirs[big])).max(initial=0.0))
     ok = bool(np.all(err <= atol + rtol * np.abs(theirs))) and not np.isnan(ours).any()
     tol = f"(atol {atol:g}, rtol {rtol:g})"
     line = f"{'✓' if ok else '✗'} {name}: max abs err {abs_err:.1e}, max rel err {rel_err:.1e} {tol}"
