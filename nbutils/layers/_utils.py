@@ -23,11 +23,8 @@ def _pair(value, name, minimum=None):
 
 
 def _check_array(x, name, ndim, layout="NCHW"):
-    """Check that x is a floating NumPy array with `ndim` dimensions."""
-    if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name} must be a NumPy array, got {type(x).__name__}")
-    if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{name} must be float32 or float64, got dtype {x.dtype}")
+    """Check that x is a float32/float64 NumPy array with `ndim` dimensions."""
+    _check_float(x, name)
     if x.ndim != ndim:
         hint = " (add a batch axis with x[None])" if x.ndim == ndim - 1 and layout == "NCHW" else ""
         raise ValueError(f"{name} must be {ndim}-D ({layout}), got shape {x.shape}{hint}")
