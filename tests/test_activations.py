@@ -25,6 +25,9 @@ from strategies import (
     slope_bounds,
     slopes,
 )
+from torch_twin import ks_distance_from_uniform as _ks_distance_from_uniform
+from torch_twin import to_torch as _t
+from torch_twin import torch_raises
 
 from nbutils.check import check_module, compare, gradcheck
 from nbutils.layers.activations import (
@@ -56,10 +59,6 @@ F64 = dict(rtol=1e-12, atol=1e-14)  # float64 against torch float64: elementwise
 F32 = dict(rtol=1e-5, atol=1e-6)  # our float32 against torch's float32
 f64_arrays = signed_arrays(dtypes=st.just(np.float64))
 batched = st.lists(st.integers(0, 4), min_size=2, max_size=4).map(tuple)  # at least (N, C): a channel axis exists
-
-
-def _t(a, grad=False):
-    return torch.tensor(a, requires_grad=grad)
 
 
 def _close(name, ours, theirs, tol=F64):
@@ -179,12 +178,6 @@ def test_rrelu_in_training_mode_follows_torchs_rule(x, bounds, seed):
     np.testing.assert_array_equal(out_t.detach().numpy(), x * theirs)
     np.testing.assert_array_equal(rrelu(x, lower, upper, training=True, rng=seed), x * ours)
     _close("rrelu_backward with torch's noise", rrelu_backward(g, theirs), xt.grad, dict(rtol=0, atol=0))
-
-
-def _ks_distance_from_uniform(sample, low, high):
-    u = np.sort((np.ravel(sample) - low) / (high - low))
-    n = u.size
-    return max((np.arange(1, n + 1) / n - u).max(), (u - np.arange(n) / n).max())
 
 
 @pytest.mark.parametrize("lower, upper", [(1 / 8, 1 / 3), (-0.5, 0.7)])
@@ -416,21 +409,13 @@ def test_empty_inputs_give_empty_outputs_like_torch():
 # ---------------------------------------------------------------------------------------------
 
 
-def _torch_refuses(call):
-    try:
-        call()
-    except Exception:  # torch signals refusals with IndexError, RuntimeError or TypeError
-        return True
-    return False
-
-
 @reproducible(120)
 @given(shape=st.lists(st.integers(1, 3), max_size=4).map(tuple), dim=st.integers(-6, 5))
 def test_dim_is_refused_exactly_where_torch_refuses_it(shape, dim):
     x = np.zeros(shape)
     for fn, backward, torch_fn in [(softmax, softmax_backward, F.softmax),
                                    (log_softmax, log_softmax_backward, F.log_softmax)]:
-        if _torch_refuses(lambda: torch_fn(_t(x), dim)):  # noqa: B023
+        if torch_raises(lambda: torch_fn(_t(x), dim)):  # noqa: B023
             for call in (lambda: fn(x, dim), lambda: backward(x, x, dim)):  # noqa: B023
                 with pytest.raises(ValueError, match=rf"dim={dim} is out of range for a {x.ndim}-D input"):
                     call()
@@ -442,14 +427,14 @@ def test_dim_is_refused_exactly_where_torch_refuses_it(shape, dim):
 @given(lower=st.floats(-2, 2), upper=st.floats(-2, 2), training=st.booleans())
 def test_rrelu_bounds_are_refused_exactly_where_torch_refuses_them(lower, upper, training):
     x = random_array((2, 3), seed=0)
-    refused = _torch_refuses(lambda: F.rrelu(_t(x), lower, upper, training=training))
+    refused = torch_raises(lambda: F.rrelu(_t(x), lower, upper, training=training)) is not None
     assert refused == (lower > upper)
     if refused:
         with pytest.raises(ValueError, match=r"lower=.* must be at most upper="):
             rrelu(x, lower, upper, training, rng=0)
         with pytest.raises(ValueError, match=r"lower=.* must be at most upper="):
             RReLU(lower, upper)
-        assert _torch_refuses(lambda: torch.nn.RReLU(lower, upper)(_t(x)))
+        assert torch_raises(lambda: torch.nn.RReLU(lower, upper)(_t(x)))
     else:
         rrelu(x, lower, upper, training, rng=0)
 
@@ -461,7 +446,7 @@ def test_prelu_weights_are_refused_exactly_where_torch_refuses_them(shape, count
     x = random_array(shape, dtypes[0], 1)
     w_shape = {0: (), 1: (count,), 2: (count, 1)}[weight_ndim]
     w = np.full(w_shape, 0.25, dtypes[1])
-    if _torch_refuses(lambda: F.prelu(_t(x), _t(w))):
+    if torch_raises(lambda: F.prelu(_t(x), _t(w))):
         with pytest.raises((ValueError, TypeError), match=r"weight|dtype"):
             prelu(x, w)
     else:
@@ -511,7 +496,7 @@ def test_inputs_torch_refuses_we_refuse_too():
                  lambda: F.prelu(xt, torch.full((3, 1), 0.25, dtype=xt.dtype)),
                  lambda: F.prelu(xt, torch.full((3,), 0.25)), lambda: torch.nn.PReLU(2.5),
                  lambda: torch.nn.PReLU(2, init="a"), lambda: F.leaky_relu(torch.arange(3), 0.1)]:
-        assert _torch_refuses(call)
+        assert torch_raises(call)
 
 
 def test_deepcopy_and_eval_keep_rrelu_deterministic():

@@ -23,6 +23,9 @@ from strategies import (
     reproducible,
     seeds,
 )
+from torch_twin import assert_torch_default_init
+from torch_twin import to_torch as _t
+from torch_twin import torch_raises as _raises
 
 from nbutils.check import check_module, compare, gradcheck, load_torch_params
 from nbutils.layers.conv import Conv2d, conv2d, conv2d_backward, conv_output_size, pad, pad_backward
@@ -41,20 +44,6 @@ zero_padded = conv_configs(padding_modes=st.just("zeros"), dtypes=st.just(np.flo
 def _close(name, ours, theirs, tol):
     """compare() against torch's result read as float64 (exact for float32), silently."""
     compare(name, ours, theirs.detach().double().numpy(), **tol, verbose=False)
-
-
-def _t(a, grad=False):
-    """NumPy array (or None) -> torch tensor of the same dtype."""
-    return None if a is None else torch.tensor(a, requires_grad=grad)
-
-
-def _raises(call):
-    """The exception call() raises, or None."""
-    try:
-        call()
-    except Exception as e:  # torch signals refusals with several types; any of them counts
-        return e
-    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,13 +146,6 @@ def test_conv2d_module_defaults_to_float32_like_torch():
 # ---------------------------------------------------------------------------------------------
 
 
-def _ks_distance_from_uniform(sample, bound):
-    """Kolmogorov-Smirnov distance between the sample's empirical CDF and U(-bound, bound)'s CDF."""
-    u = np.sort((np.ravel(sample) + bound) / (2 * bound))
-    n = u.size
-    return max((np.arange(1, n + 1) / n - u).max(), (u - np.arange(n) / n).max())
-
-
 @pytest.mark.parametrize("in_ch, out_ch, kernel_size, groups", [(64, 128, 3, 1), (8, 256, (3, 5), 4), (6, 600, 1, 6)])
 def test_conv2d_init_is_uniform_within_torch_bound(in_ch, out_ch, kernel_size, groups):
     ours = Conv2d(in_ch, out_ch, kernel_size, groups=groups, rng=0, dtype=np.float64)
@@ -172,14 +154,7 @@ def test_conv2d_init_is_uniform_within_torch_bound(in_ch, out_ch, kernel_size, g
         theirs = torch.nn.Conv2d(in_ch, out_ch, kernel_size, groups=groups)
     kh, kw = ours.weight.shape[2:]
     bound = 1 / np.sqrt(in_ch // groups * kh * kw)  # torch: kaiming_uniform_(a=sqrt(5)) = U(±1/sqrt(fan_in))
-    for name in ("weight", "bias"):
-        mine, ref = ours.params[name], getattr(theirs, name).detach().numpy()
-        assert mine.shape == ref.shape
-        critical = 1.95 / np.sqrt(mine.size)  # KS test at the 0.1 % level
-        assert np.abs(ref).max() <= bound * (1 + 1e-6), "torch's own bound differs: the test is out of date"
-        assert _ks_distance_from_uniform(ref, bound) < critical, "torch's init is not this uniform: test out of date"
-        assert np.abs(mine).max() <= bound
-        assert _ks_distance_from_uniform(mine, bound) < critical, f"{name} is not U(-1/sqrt(fan_in), 1/sqrt(fan_in))"
+    assert_torch_default_init(ours, theirs, bound)
 
 
 def test_conv2d_init_is_reproducible_from_rng():

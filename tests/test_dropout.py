@@ -24,6 +24,7 @@ from strategies import (
     reproducible,
     seeds,
 )
+from torch_twin import torch_raises as _raises
 
 from nbutils.check import check_module, gradcheck
 from nbutils.layers.dropout import (
@@ -329,14 +330,6 @@ def test_modules_copy_with_their_generator_state():
 
 X = _array((2, 3, 4, 4), seed=10)
 XT = torch.from_numpy(X)
-
-
-def _raises(call):
-    try:
-        call()
-    except Exception as e:  # torch signals refusals with several types; any of them counts
-        return e
-    return None
 
 
 def _case(name, torch_call, our_call, exc, match):

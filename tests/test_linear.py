@@ -20,6 +20,8 @@ from strategies import (
     reproducible,
     seeds,
 )
+from torch_twin import assert_torch_default_init
+from torch_twin import to_torch as _t
 
 from nbutils.check import check_module, compare, gradcheck, load_torch_params
 from nbutils.layers.linear import Flatten, Linear, flatten, linear, linear_backward
@@ -28,10 +30,6 @@ F64 = dict(rtol=1e-10, atol=1e-12)  # float64 against torch float64: only summat
 F32 = dict(rtol=1e-4, atol=1e-5)  # float32 against torch's float32
 
 pytestmark = pytest.mark.filterwarnings("ignore:Initializing zero-element tensors is a no-op:UserWarning")
-
-
-def _t(a, grad=False):
-    return None if a is None else torch.tensor(a, requires_grad=grad)
 
 
 def _close(name, ours, theirs, tol):
@@ -134,13 +132,6 @@ def test_linear_module_defaults_to_float32_like_torch():
     assert torch.nn.Linear(2, 3).weight.dtype == torch.float32
 
 
-def _ks_distance_from_uniform(sample, bound):
-    """Kolmogorov-Smirnov distance between the sample's empirical CDF and U(-bound, bound)'s CDF."""
-    u = np.sort((np.ravel(sample) + bound) / (2 * bound))
-    n = u.size
-    return max((np.arange(1, n + 1) / n - u).max(), (u - np.arange(n) / n).max())
-
-
 @pytest.mark.parametrize("K, O", [(64, 128), (3136, 10), (7, 600)])
 def test_linear_init_is_uniform_within_torch_bound(K, O):
     ours = Linear(K, O, rng=0, dtype=np.float64)
@@ -148,14 +139,7 @@ def test_linear_init_is_uniform_within_torch_bound(K, O):
         torch.manual_seed(0)
         theirs = torch.nn.Linear(K, O)
     bound = 1 / np.sqrt(K)  # torch: kaiming_uniform_(a=sqrt(5)) for the weight = U(±1/sqrt(in_features)), same bias
-    for name in ("weight", "bias"):
-        mine, ref = ours.params[name], getattr(theirs, name).detach().numpy()
-        assert mine.shape == ref.shape
-        critical = 1.95 / np.sqrt(mine.size)  # KS test at the 0.1 % level
-        assert np.abs(ref).max() <= bound * (1 + 1e-6), "torch's own bound differs: the test is out of date"
-        assert _ks_distance_from_uniform(ref, bound) < critical, "torch's init is not this uniform: test out of date"
-        assert np.abs(mine).max() <= bound
-        assert _ks_distance_from_uniform(mine, bound) < critical, f"{name} is not U(±1/sqrt(in_features))"
+    assert_torch_default_init(ours, theirs, bound)
 
 
 def test_linear_init_is_reproducible_from_rng():

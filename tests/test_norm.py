@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 from strategies import FLOAT_DTYPES, norm_configs, random_array, reproducible, seeds
+from torch_twin import to_torch as _t
 
 from nbutils.check import check_module, compare, gradcheck, load_torch_params
 from nbutils.layers.norm import (
@@ -41,10 +42,6 @@ momenta = st.sampled_from([0.0, 0.1, 0.5, 1.0])
 def _close(name, ours, theirs, tol):
     compare(name, ours, theirs.detach().double().numpy() if hasattr(theirs, "detach") else theirs, **tol,
             verbose=False)
-
-
-def _t(a, grad=False):
-    return None if a is None else torch.tensor(a, requires_grad=grad)
 
 
 def _torch_grads(fn, x, w, b, grad_out):

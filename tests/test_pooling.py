@@ -26,6 +26,8 @@ from strategies import (
     reproducible,
     seeds,
 )
+from torch_twin import to_torch as _t
+from torch_twin import torch_raises as _raises
 
 from nbutils.check import check_module, compare, gradcheck
 from nbutils.exercises import EXERCISES
@@ -55,24 +57,11 @@ def _close(name, ours, theirs, tol=F64):
     compare(name, ours, theirs.detach().double().numpy(), **tol, verbose=False)
 
 
-def _t(a, grad=False):
-    return torch.tensor(a, requires_grad=grad)
-
-
 def _torch_grad(fn, x, grad_out, **kw):
     """Gradient of sum(fn(x) * grad_out) with respect to x, from torch's autograd."""
     xt = _t(x, True)
     fn(xt, **kw).backward(_t(grad_out))
     return xt.grad
-
-
-def _raises(call):
-    """The exception call() raises, or None."""
-    try:
-        call()
-    except Exception as e:  # torch signals refusals with several types; any of them counts
-        return e
-    return None
 
 
 # ---------------------------------------------------------------------------------------------
