@@ -112,7 +112,7 @@ register(Exercise(
 
 
 # --- 3. Fix the broken global-average-pooling backward -----------------------------------------
-def gap_backward(grad_output, input_shape):
+def global_avg_pool_backward(grad_output, input_shape):
     N, C, H, W = input_shape
     # every input cell contributed 1/(H·W) of its channel's mean, so it gets 1/(H·W) of the gradient
     return np.broadcast_to(grad_output / (H * W), (N, C, H, W)).copy()
@@ -123,7 +123,7 @@ def _gap_case(N, C, H, W):
 
 
 register(Exercise(
-    "gap_backward", gap_backward,
+    "global_avg_pool_backward", global_avg_pool_backward,
     cases=[_gap_case(2, 3, 4, 4), _gap_case(3, 2, 2, 5), _gap_case(1, 4, 3, 2), _gap_case(2, 1, 1, 1)],
     mistakes=[
         Mistake(lambda g, s: np.broadcast_to(g, s).copy(),
