@@ -49,6 +49,16 @@ def _softmax_last_axis(x, axis):
 
 
 @_quiet
+def _softmax_no_keepdims(x, axis):
+    e = np.exp(x - x.max(axis=axis))
+    return e / e.sum(axis=axis)
+
+
+KEEPDIMS = ("x.max(axis) and .sum(axis) drop the axis they reduce, so the result no longer lines up with x: "
+            "pass keepdims=True, e.g. x.max(axis=axis, keepdims=True).")
+
+
+@_quiet
 def _softmax_global_max(x, axis):
     e = np.exp(x - x.max())
     return e / e.sum(axis=axis, keepdims=True)
@@ -76,6 +86,7 @@ register(Exercise(
                 "(axis=0: each column)."),
         Mistake(_softmax_global_max, "you subtracted the max of the whole array. A slice far below it underflows "
                 "to 0/0: subtract each slice's own max, x.max(axis, keepdims=True)."),
+        Mistake(_softmax_no_keepdims, KEEPDIMS, raises=(ValueError, "broadcast")),
     ],
     shape_hint="softmax keeps the input's shape: every score becomes a probability.",
 ))
@@ -192,6 +203,12 @@ def _log_softmax_max_not_subtracted(x, axis):
 
 
 @_quiet
+def _log_softmax_no_keepdims(x, axis):
+    z = x - x.max(axis=axis)
+    return z - np.log(np.exp(z).sum(axis=axis))
+
+
+@_quiet
 def _log_softmax_whole_sum(x, axis):
     z = x - x.max(axis=axis, keepdims=True)
     return z - np.log(np.exp(z).sum())
@@ -213,6 +230,7 @@ register(Exercise(
         Mistake(_log_softmax_max_not_subtracted, "you subtracted the max inside the exp but not outside: "
                 "log-softmax = (x - m) - log Σ exp(x - m)."),
         Mistake(_log_softmax_whole_sum, "the sum runs along `axis` only (keepdims=True), not over the whole array."),
+        Mistake(_log_softmax_no_keepdims, KEEPDIMS, raises=(ValueError, "broadcast")),
     ],
     shape_hint="log-softmax keeps the input's shape.",
 ))

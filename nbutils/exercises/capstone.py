@@ -34,6 +34,12 @@ def cross_entropy_grad(logits, target):
     return p / N  # mean reduction: every sample carries 1/N of the loss
 
 
+def _ce_no_keepdims(logits, target):
+    e = np.exp(logits - logits.max(axis=1))
+    p = e / e.sum(axis=1)
+    return (p - _one_hot(target, logits.shape[1])) / len(logits)
+
+
 register(Exercise(
     "cross_entropy_grad", cross_entropy_grad,
     cases=[((*_logits_and_targets(4, 3),), {}), ((*_logits_and_targets(5, 10),), {}),
@@ -49,6 +55,9 @@ register(Exercise(
                 "divide by the number of samples N (rows), not by the number of classes C."),
         Mistake(lambda z, t: (_log_softmax(z) - _one_hot(t, z.shape[1])) / len(z),
                 "the gradient uses the probabilities softmax(z), not the log-probabilities."),
+        Mistake(_ce_no_keepdims, "logits.max(axis=1) and .sum(axis=1) have shape (N,), which lines up with the "
+                "class axis of (N, C), not the rows: pass keepdims=True to get (N, 1).",
+                raises=(ValueError, "broadcast")),
     ],
     shape_hint="The gradient has the logits' shape (N, C).",
 ))
@@ -57,7 +66,16 @@ register(Exercise(
 # --- 2. One SGD step with momentum and weight decay, torch's rule ------------------------------
 def sgd_momentum_step(param, grad, buf, lr, momentum, weight_decay):
     d = grad + weight_decay * param  # weight decay joins the gradient
+    if momentum == 0:
+        return param - lr * d, buf  # plain SGD: torch keeps no momentum buffer, so buf stays as it was
     buf = d.copy() if buf is None else momentum * buf + d  # the first step starts the buffer at d
+    return param - lr * buf, buf
+
+
+def _sgd_buffer_without_momentum(param, grad, buf, lr, momentum, weight_decay):
+    """Also accepted: with momentum 0, a buffer started at d changes nothing (0 · buf vanishes at the next step)."""
+    d = grad + weight_decay * param
+    buf = d.copy() if buf is None else momentum * buf + d
     return param - lr * buf, buf
 
 
@@ -95,7 +113,8 @@ def _sgd_case(shape, first, lr, momentum, weight_decay):
 register(Exercise(
     "sgd_momentum_step", sgd_momentum_step,
     cases=[_sgd_case((3,), True, 0.1, 0.9, 0.01), _sgd_case((2, 3), False, 0.1, 0.9, 0.01),
-           _sgd_case((4,), False, 0.05, 0.5, 0.1), _sgd_case((2, 2), True, 0.3, 0.0, 0.0)],
+           _sgd_case((4,), False, 0.05, 0.5, 0.1), _sgd_case((2, 2), True, 0.3, 0.0, 0.0),
+           _sgd_case((3,), True, 0.2, 0.0, 0.05)],
     mistakes=[
         Mistake(_sgd_no_decay, "weight decay is part of the gradient: d = grad + weight_decay · param."),
         Mistake(_sgd_decoupled, "in torch's SGD, weight decay is added to the gradient BEFORE the momentum "
@@ -108,6 +127,8 @@ register(Exercise(
         Mistake(_sgd_sign, "descend: the step goes against the gradient, param − lr · buf."),
     ],
     shape_hint="Return (new_param, new_buf), each with param's shape.",
+    outputs=("new_param", "new_buf"),
+    alternatives=[_sgd_buffer_without_momentum],
 ))
 
 

@@ -30,8 +30,12 @@ register(Exercise(
                 "a window that would stick out past the edge is dropped: round down (floor), not up."),
         Mistake(lambda n, k, stride=1, padding=0, dilation=1: (n + 2 * padding - dilation * k) // stride + 1,
                 "the dilated kernel spans d·(k−1)+1 cells, not d·k."),
+        Mistake(lambda n, k, stride=1, padding=0, dilation=1: (n + 2 * padding - dilation * (k - 1) - 1) / stride + 1,
+                "/ gives a fraction, but windows come whole: round down with // (floor division), which also "
+                "returns an int."),
     ],
     shape_hint="Return one int.",
+    returns="int",
 ))
 
 
@@ -140,4 +144,5 @@ register(Exercise(
                 "a layer's own stride does not widen its own window; it only affects the layers after it."),
     ],
     shape_hint="Return one int.",
+    returns="int",
 ))

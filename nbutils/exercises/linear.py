@@ -39,6 +39,7 @@ register(Exercise(
                 "there is one bias per output feature, not one per layer."),
     ],
     shape_hint="Return one int.",
+    returns="int",
 ))
 
 
@@ -63,6 +64,10 @@ def _wgrad_mean(grad_output, input):
     return g.T @ x / len(g)
 
 
+def _wgrad_2d_only(grad_output, input):
+    return grad_output.T @ input  # right for (N, out) and (N, in) only
+
+
 register(Exercise(
     "linear_weight_grad", linear_weight_grad,
     cases=[((_rng.standard_normal((4, 5)), _rng.standard_normal((4, 3))), {}),
@@ -73,6 +78,10 @@ register(Exercise(
         Mistake(_wgrad_transposed, "the weight is (out_features, in_features), so its gradient is grad_outputᵀ · input,"
                 " not inputᵀ · grad_output."),
         Mistake(_wgrad_mean, "sum over the batch, don't average: the loss already decides whether to average."),
+        Mistake(_wgrad_2d_only, "the arrays may have any number of leading batch axes, and a 1-D input is one "
+                "sample: reshape grad_output to (-1, out_features) and input to (-1, in_features) first, then "
+                "multiply grad_outputᵀ · input.",
+                raises=((ValueError, IndexError), "matmul|align|subscript|operand|broadcast|index|dimension")),
     ],
     shape_hint="The weight gradient has the weight's shape (out_features, in_features). Reshape both arrays to 2-D "
                "first, (-1, out) and (-1, in): every leading axis is a batch axis, and a 1-D input is one sample.",
@@ -101,6 +110,9 @@ register(Exercise(
                 "GAP averages each image on its own: divide by H·W, not by N·H·W."),
         Mistake(lambda g, s: _spread(g, s, s[1] * s[2] * s[3]),
                 "GAP averages each channel on its own: divide by H·W, not by C·H·W."),
+        Mistake(lambda g, s: np.broadcast_to(g / (s[2] * s[3]), s).copy(),
+                "grad_output has shape (N, C): reshape it to (N, C, 1, 1) before spreading it over (N, C, H, W), "
+                "or its axes line up with H and W instead of N and C.", raises=(ValueError, "broadcast")),
     ],
     shape_hint="The gradient has the input's shape (N, C, H, W): every position of channel c gets a share of "
                "grad_output[n, c].",

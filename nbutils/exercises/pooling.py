@@ -29,7 +29,13 @@ def _ceil_strict(size, kernel_size, stride, padding=0):
 
 
 def _ceil_pad_once(size, kernel_size, stride, padding=0):
-    return ceil_mode_output_size(size - padding, kernel_size, stride, padding)
+    out = -(-(size + padding - kernel_size) // stride) + 1  # padding on one side only
+    return out - 1 if (out - 1) * stride >= size + padding else out
+
+
+def _ceil_drop_test_without_left_padding(size, kernel_size, stride, padding=0):
+    out = _ceil_plain(size, kernel_size, stride, padding)
+    return out - 1 if (out - 1) * stride >= size else out
 
 
 def _ceil_no_plus_one(size, kernel_size, stride, padding=0):
@@ -40,7 +46,7 @@ register(Exercise(
     "ceil_mode_output_size", ceil_mode_output_size,
     cases=[((n, k, s), dict(padding=p))
            for n, k, s, p in [(8, 3, 2, 0), (5, 2, 2, 1), (2, 3, 4, 1), (32, 3, 2, 1), (10, 4, 3, 2),
-                              (6, 2, 4, 1), (55, 3, 2, 0), (9, 2, 3, 1)]],
+                              (6, 2, 4, 1), (55, 3, 2, 0), (9, 2, 3, 1), (5, 4, 3, 2)]],
     mistakes=[
         Mistake(_ceil_floor, "ceil_mode rounds up: ceil((size + 2·padding − kernel_size) / stride) + 1. "
                 "In integers, ceil(a / b) is -(-a // b)."),
@@ -49,9 +55,13 @@ register(Exercise(
         Mistake(_ceil_strict, "a window that starts exactly at cell size + padding already lies in the right padding: "
                 "the test is (out − 1)·stride ≥ size + padding, with ≥, not >."),
         Mistake(_ceil_pad_once, "padding is added on both sides: use size + 2·padding."),
+        Mistake(_ceil_drop_test_without_left_padding, "window starts (out − 1)·stride are counted from the left "
+                "edge of the PADDED input, where the input's cells end at size + padding: drop the last window when "
+                "(out − 1)·stride ≥ size + padding, not ≥ size."),
         Mistake(_ceil_no_plus_one, "count the first window too: the formula ends with + 1."),
     ],
     shape_hint="Return one int.",
+    returns="int",
 ))
 
 
@@ -207,4 +217,5 @@ register(Exercise(
                 "its own start floor(i·size / output_size) and end ceil((i + 1)·size / output_size)."),
     ],
     shape_hint="Return an array of shape (output_size, 2): one (start, end) row per output.",
+    returns="int array",
 ))
