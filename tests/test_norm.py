@@ -205,10 +205,23 @@ def test_gradients_match_central_differences(name):
     gradcheck(f, grad_f, [x, w], names=["input", "weight"])
 
 
-def test_bn_input_gradient_sums_to_zero_per_channel():
+@pytest.mark.parametrize("eps", [1e-5, 1.0, 100.0])
+def test_bn_input_gradient_sums_to_zero_per_channel_for_every_eps(eps):
     x, g = random_array((4, 3, 5, 5), seed=1) * 3 + 2, random_array((4, 3, 5, 5), seed=2)
-    gx = batch_norm_backward(g, x, None, None, random_array(3, seed=3), training=True)[0]
-    assert np.allclose(gx.sum(axis=(0, 2, 3)), 0, atol=1e-10)
+    gx = batch_norm_backward(g, x, None, None, random_array(3, seed=3), training=True, eps=eps)[0]
+    assert np.all(np.abs(gx.sum(axis=(0, 2, 3))) < 1e-12 * np.abs(gx).sum(axis=(0, 2, 3)))
+
+
+@pytest.mark.parametrize("eps", [1e-5, 1.0, 100.0])
+def test_bn_input_gradient_dot_x_hat_is_exactly_the_eps_term(eps):
+    """Σ dx·x̂ = ε/(σ²+ε) · r · Σ γ·g·x̂ per channel: zero only for ε = 0."""
+    x, g, w = random_array((4, 3, 5, 5), seed=1) * 3 + 2, random_array((4, 3, 5, 5), seed=2), random_array(3, seed=3)
+    gx = batch_norm_backward(g, x, None, None, w, training=True, eps=eps)[0]
+    var = x.var(axis=(0, 2, 3))
+    x_hat = (x - x.mean(axis=(0, 2, 3), keepdims=True)) / np.sqrt(var + eps)[:, None, None]
+    eps_term = eps / (var + eps) / np.sqrt(var + eps) * w * (g * x_hat).sum(axis=(0, 2, 3))
+    size = np.abs(gx * x_hat).sum(axis=(0, 2, 3))
+    np.testing.assert_allclose((gx * x_hat).sum(axis=(0, 2, 3)), eps_term, rtol=1e-6, atol=1e-12 * size.max())
 
 
 def test_group_norm_extremes_are_layer_norm_and_instance_norm():
