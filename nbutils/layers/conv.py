@@ -64,10 +64,10 @@ def _im2col(x, kernel_size, stride, dilation, out_size):
     (kh, kw), (sh, sw), (dh, dw), (Ho, Wo) = kernel_size, stride, dilation, out_size
     xt = x.transpose(1, 0, 2, 3)
     cols = np.empty((x.shape[1], kh, kw, x.shape[0], Ho, Wo), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            r, c = slice(i * dh, i * dh + sh * (Ho - 1) + 1, sh), slice(j * dw, j * dw + sw * (Wo - 1) + 1, sw)
-            cols[:, i, j] = xt[:, :, r, c]
+    for u in range(kh):
+        for v in range(kw):
+            r, c = slice(u * dh, u * dh + sh * (Ho - 1) + 1, sh), slice(v * dw, v * dw + sw * (Wo - 1) + 1, sw)
+            cols[:, u, v] = xt[:, :, r, c]
     return cols
 
 
@@ -76,10 +76,10 @@ def _col2im(cols, x_shape, stride, dilation):
     C, kh, kw, N, Ho, Wo = cols.shape
     (sh, sw), (dh, dw) = stride, dilation
     xt = np.zeros((C, N) + tuple(x_shape[2:]), dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            r, c = slice(i * dh, i * dh + sh * (Ho - 1) + 1, sh), slice(j * dw, j * dw + sw * (Wo - 1) + 1, sw)
-            xt[:, :, r, c] += cols[:, i, j]
+    for u in range(kh):
+        for v in range(kw):
+            r, c = slice(u * dh, u * dh + sh * (Ho - 1) + 1, sh), slice(v * dw, v * dw + sw * (Wo - 1) + 1, sw)
+            xt[:, :, r, c] += cols[:, u, v]
     return xt.transpose(1, 0, 2, 3)
 
 
