@@ -8,7 +8,10 @@ Property tests draw from tests/strategies.py and are derandomized, so every run 
 """
 
 import copy
+import re
+from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 import torch
@@ -418,3 +421,37 @@ def test_stricter_than_torch_on_bool_p_float16_input_and_the_rng():
         dropout(X, 0.5, rng="seed")
     with pytest.raises(TypeError, match=r"rng must be None"):
         Dropout(0.5, rng=1.5)
+
+
+# ---------------------------------------------------------------------------------------------
+# What chapter 4 shows of torch's autograd: public APIs only, and they still show it
+# ---------------------------------------------------------------------------------------------
+
+CHAPTER = Path(__file__).resolve().parents[1] / "chapters" / "04_dropout.ipynb"
+# grad_fn._saved_self and friends, torch.ops.aten.*, torch._C, torch._foo: names torch may change without notice
+PRIVATE_TORCH = re.compile(r"\._saved_\w+|torch\.ops\.aten\.\w+|\btorch\._\w+")
+
+
+def test_chapter_4_reaches_no_private_torch_internal():
+    """A private name breaks with the next torch. If one is ever needed, guard its cell and test it here."""
+    nb = nbformat.read(CHAPTER, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    found = sorted(set(PRIVATE_TORCH.findall(code)))
+    assert not found, (f"chapter 4 uses torch internals {found}: show the point with a public API, or guard the "
+                       "cell so it explains and moves on, and add a test here that fails when the internal goes")
+
+
+def test_autograd_saves_only_the_scaled_mask_for_dropout_as_chapter_4_says():
+    """Chapter 4 records what autograd saves for F.dropout (saved_tensors_hooks) and says: the mask times 1/(1-p)."""
+    x = torch.tensor(_array((4, 5, 6), seed=3), requires_grad=True)
+    keep = torch_keep_mask(x.shape, 0.3, seed=7)
+    saved = []
+    torch.manual_seed(7)
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t.detach()) or t, lambda t: t):
+        y = F.dropout(x, 0.3)
+    assert [tuple(s.shape) for s in saved] == [x.shape], (
+        f"autograd now saves {[(s.dtype, tuple(s.shape)) for s in saved]} for dropout; chapter 4's text says one "
+        "tensor, the mask times 1/(1-p): update the text")
+    np.testing.assert_array_equal(saved[0].numpy(), keep * (1 / (1 - 0.3)))
+    (grad_of_ones,) = torch.autograd.grad(y, x, torch.ones_like(y))
+    np.testing.assert_array_equal(grad_of_ones.numpy(), keep * (1 / (1 - 0.3)))
