@@ -93,21 +93,34 @@ def _executed_by_the_build(path, root=ROOT):
     return cache.get_cache_bundle(record.pk).nb
 
 
+_FRESH = {}
+
+
+def _fresh_run(path):
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    return nb
+
+
 @pytest.mark.book
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_notebook_runs_in_a_fresh_kernel_and_prints_what_the_book_shows(path, book_html, monkeypatch):
     """A fresh kernel on this machine reproduces every printed number of the built book.
 
     Figures are rendered as the build renders them: live ipywidgets can stall nbclient until its timeout
-    (jupyter/nbclient#312). Live sliders are tested in a real JupyterLab (test_jupyterlab.py).
+    (jupyter/nbclient#312). Live sliders are tested in a real JupyterLab (test_jupyterlab.py). All notebooks run on
+    first use, two at a time.
     """
-    from nbclient import NotebookClient
+    from concurrent.futures import ThreadPoolExecutor
 
-    nb = nbformat.read(path, as_version=4)
-    monkeypatch.setenv("NBUTILS_STATIC_WIDGETS", "1")  # the kernel inherits this process's environment
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    monkeypatch.setenv("NBUTILS_STATIC_WIDGETS", "1")  # the kernels inherit this process's environment
+    if not _FRESH:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            _FRESH.update(zip(NOTEBOOKS, pool.map(_fresh_run, NOTEBOOKS)))
     built = _executed_by_the_build(path)
-    ours, theirs = _text_outputs(nb), _text_outputs(built)
+    ours, theirs = _text_outputs(_FRESH[path]), _text_outputs(built)
     assert len(ours) == len(theirs)
     for i, (a, b) in enumerate(zip(ours, theirs)):
         assert a == b, f"{path.name}, code cell {i}: a fresh run printed\n{a}\nbut the book shows\n{b}"

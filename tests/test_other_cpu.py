@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -76,17 +77,23 @@ _RUNS = {}
 WITH_EXERCISES = [p for p in NOTEBOOKS if STUB in p.read_text()]
 
 
+def _execute(path, tmp_dir):
+    nb, stubs, unanswered = with_answers(path)
+    src, out = tmp_dir / f"in_{path.name}", tmp_dir / f"out_{path.name}"
+    nbformat.write(nb, src)
+    # Frames as in the book build: live ipywidgets can stall nbclient until its timeout (jupyter/nbclient#312).
+    env = os.environ | FOREIGN_CPU | {"NBUTILS_STATIC_WIDGETS": "1"}
+    subprocess.run([sys.executable, "-c", RUN, str(src), str(out), str(path.parent)], env=env, check=True,
+                   capture_output=True, text=True, timeout=1200)
+    return nbformat.read(out, as_version=4), stubs, unanswered
+
+
 def run_on_another_cpu(path, tmp_dir):
-    """Execute the notebook (answers filled in) under the foreign-CPU environment, once per session."""
-    if path not in _RUNS:
-        nb, stubs, unanswered = with_answers(path)
-        src, out = tmp_dir / f"in_{path.name}", tmp_dir / f"out_{path.name}"
-        nbformat.write(nb, src)
-        # Frames as in the book build: live ipywidgets can stall nbclient until its timeout (jupyter/nbclient#312).
-        env = os.environ | FOREIGN_CPU | {"NBUTILS_STATIC_WIDGETS": "1"}
-        subprocess.run([sys.executable, "-c", RUN, str(src), str(out), str(path.parent)], env=env, check=True,
-                       capture_output=True, text=True, timeout=1200)
-        _RUNS[path] = (nbformat.read(out, as_version=4), stubs, unanswered)
+    """The notebook executed (answers filled in) under the foreign-CPU environment; all of them run on first use,
+    two at a time (most cells use one thread)."""
+    if not _RUNS:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            _RUNS.update(zip(NOTEBOOKS, pool.map(lambda p: _execute(p, tmp_dir), NOTEBOOKS)))
     return _RUNS[path]
 
 
