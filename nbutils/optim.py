@@ -9,21 +9,22 @@ from nbutils.layers.base import Module
 class SGD:
     """Stochastic gradient descent with momentum and weight decay, as torch.optim.SGD.
 
-    modules: a layer (e.g. a Sequential) or a list of layers; every parameter in their `params` is trained.
+    modules: a layer (e.g. a Sequential) or a list of layers; every parameter in their `params` is trained, once
+    (a layer used twice, or an array shared by two layers, gets one update with all its gradients summed).
     One step, for each parameter p with gradient g:  d = g + weight_decay·p;  buf = d on the first step,
     else buf = momentum·buf + (1 - dampening)·d;  d = d + momentum·buf (nesterov) or buf;  p -= lr·d.
     """
 
     def __init__(self, modules, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+        if isinstance(modules, dict):
+            raise TypeError("SGD takes modules, not their params: write SGD(model, lr=...) or SGD([layer1, layer2], "
+                            "lr=...), so that it can read each layer's gradients")
         self.modules = [modules] if isinstance(modules, Module) else list(modules)
         for i, m in enumerate(self.modules):
             if not isinstance(m, Module):
                 raise TypeError(f"SGD trains nbutils layers; modules[{i}] is a {type(m).__name__}")
-        arrays = [p for m in self.modules for p in m.params.values()]
-        if not arrays:
+        if not self._parameters():
             raise ValueError("SGD got no parameters to train (torch: 'optimizer got an empty parameter list')")
-        if len({id(p) for p in arrays}) < len(arrays):
-            raise ValueError("a parameter appears twice in modules: pass each layer once")
         for name, v in (("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay)):
             if _check_number(v, name) < 0:
                 raise ValueError(f"{name} must be at least 0, got {v}")
@@ -33,31 +34,43 @@ class SGD:
         self.dampening, self.nesterov = _check_number(dampening, "dampening"), bool(nesterov)
         self.state = {}  # (index in modules, parameter name) -> momentum buffer
 
+    def _parameters(self):
+        """{(module index, name): (parameter, its gradients)}, each array once, under the first name it has. A layer
+        used twice counts once (its gradients already add up); an array shared by two layers (tied weights) gets the
+        gradients of both, which step() sums, as torch does."""
+        found, first = {}, {}
+        for k, m in enumerate(self.modules):
+            grads = m.grads
+            for name, p in m.params.items():
+                key = first.setdefault(id(p), (k, name))
+                _, gs = found.setdefault(key, (p, {}))
+                if grads.get(name) is not None:
+                    gs[id(grads[name])] = grads[name]
+        return {key: (p, list(gs.values())) for key, (p, gs) in found.items()}
+
     def zero_grad(self):
-        """Forget the gradients of every layer (torch sets them to None; a parameter with none is skipped)."""
+        """Forget every layer's accumulated gradients (torch sets them to None; a parameter with none is skipped)."""
         for m in self.modules:
             m.zero_grad()
 
     def step(self):
         """Update every parameter that has a gradient, in place."""
-        for k, m in enumerate(self.modules):
-            grads = m.grads
-            for name, p in m.params.items():
-                g = grads.get(name)
-                if g is None:
-                    continue
-                if np.shape(g) != p.shape:
-                    raise ValueError(f"the gradient of {name} has shape {np.shape(g)}, the parameter {p.shape}")
-                d = g + self.weight_decay * p if self.weight_decay else g
-                if self.momentum:
-                    buf = self.state.get((k, name))
-                    if buf is None:
-                        buf = self.state[k, name] = np.array(d, dtype=p.dtype)  # a copy: the first buf is d
-                    else:
-                        buf *= self.momentum
-                        buf += (1 - self.dampening) * d
-                    d = d + self.momentum * buf if self.nesterov else buf
-                p -= self.lr * d
+        for key, (p, grads) in self._parameters().items():
+            if not grads:
+                continue
+            g = grads[0] if len(grads) == 1 else sum(grads)
+            if np.shape(g) != p.shape:
+                raise ValueError(f"the gradient of {key[1]} has shape {np.shape(g)}, the parameter {p.shape}")
+            d = g + self.weight_decay * p if self.weight_decay else g
+            if self.momentum:
+                buf = self.state.get(key)
+                if buf is None:
+                    buf = self.state[key] = np.array(d, dtype=p.dtype)  # a copy: the first buf is d
+                else:
+                    buf *= self.momentum
+                    buf += (1 - self.dampening) * d
+                d = d + self.momentum * buf if self.nesterov else buf
+            p -= self.lr * d
 
     def __repr__(self):
         return (f"SGD(lr={self.lr}, momentum={self.momentum}, dampening={self.dampening}, "

@@ -2,17 +2,15 @@
 """Containers: Sequential chains layers; state_dict and load_state_dict move weights to and from torch."""
 import numpy as np
 
-from nbutils.layers.base import Module
-
-BUFFER_NAMES = ("running_mean", "running_var", "num_batches_tracked")  # torch's buffers, as our layers name them
+from nbutils.layers.base import BUFFER_NAMES, Module
 
 
 def _run(i, layer, method, x):
-    """layer.method(x); a ValueError or TypeError inside is raised again, prefixed with the layer that failed."""
+    """layer.method(x); a ValueError, TypeError or RuntimeError inside is raised again, naming the layer that failed."""
     try:
         return method(x)
-    except (ValueError, TypeError) as e:
-        kind = TypeError if isinstance(e, TypeError) else ValueError
+    except (ValueError, TypeError, RuntimeError) as e:
+        kind = next(k for k in (TypeError, RuntimeError, ValueError) if isinstance(e, k))
         where = f"shape {x.shape}" if hasattr(x, "shape") else type(x).__name__
         raise kind(f"layer {i} ({type(layer).__name__}) {method.__name__}, on {where}: {e}") from e
 
@@ -30,6 +28,9 @@ class Sequential(Module):
     def __getitem__(self, i):
         return Sequential(*self._modules[i]) if isinstance(i, slice) else self._modules[i]
 
+    def children(self):
+        return list(self._modules)
+
     def __len__(self):
         return len(self._modules)
 
@@ -43,7 +44,7 @@ class Sequential(Module):
 
     @property
     def grads(self):
-        """Every layer's gradients from the last backward, keyed like params."""
+        """Every layer's accumulated gradients, keyed like params (a layer used twice appears twice)."""
         return {f"{i}.{k}": g for i, m in enumerate(self) for k, g in m.grads.items()}
 
     @grads.setter

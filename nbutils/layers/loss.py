@@ -53,16 +53,22 @@ def cross_entropy(input, target, ignore_index=-100, reduction="mean"):
 
 
 def cross_entropy_backward(input, target, ignore_index=-100, reduction="mean", grad_output=1.0):
-    """Gradient of cross_entropy: (softmax(input) - one_hot(target)) · grad_output / count. -> (N, C)."""
+    """Gradient of cross_entropy: (softmax(input) - one_hot(target)) · grad_output / count. -> (N, C).
+
+    Ignored rows get softmax · 0: zeros, or NaN where their softmax is NaN, as in torch.
+    """
     keep = _ce_args(input, target, ignore_index, reduction)
     if isinstance(grad_output, np.ndarray) and grad_output.shape == ():
         grad_output = grad_output.item()  # a 0-d array, like torch's 0-d gradient tensor
     grad_output, rows = _check_number(grad_output, "grad_output"), np.flatnonzero(keep)
-    grad = np.exp(log_softmax(input, dim=1))  # the softmax
-    grad[rows, target[rows]] -= 1
-    grad[~keep] = 0  # ignored rows get no gradient
     count = len(rows) if reduction == "mean" else 1
-    grad *= input.dtype.type(grad_output / count if count else 0.0)  # torch: all ignored -> zero gradient
+    s = input.dtype.type(grad_output / count if count else 0.0)  # torch: all ignored -> zero gradient
+    with np.errstate(invalid="ignore", over="ignore"):  # inf·0 = NaN, as in torch, which is silent too
+        grad = np.exp(log_softmax(input, dim=1))  # the softmax
+        grad[rows, target[rows]] -= 1
+        grad *= np.where(keep, s, input.dtype.type(0))[:, None]  # ignored rows get no gradient
+    if np.isinf(s):
+        grad[rows, target[rows]] = np.nan  # torch computes softmax·s - s there: inf - inf
     return grad
 
 
