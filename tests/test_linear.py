@@ -289,3 +289,15 @@ def test_flatten_backward_refuses_a_grad_of_the_wrong_shape():
     f(np.zeros((2, 3, 4)))
     with pytest.raises(ValueError, match=r"grad_out must have the output's shape \(2, 12\)"):
         f.backward(np.zeros((2, 3, 4)))
+
+
+@pytest.mark.parametrize("forward, backward", [(np.float32, np.float64), (np.float64, np.float32)])
+def test_flatten_backward_refuses_a_grad_of_another_dtype_like_every_layer(forward, backward):
+    x = np.zeros((2, 3, 4), forward)
+    f, lin = Flatten(), Linear(4, 2, dtype=forward)
+    f(x), lin(x)
+    with pytest.raises(TypeError, match="same dtype"):  # the other layers' rule, which Flatten now follows
+        lin.backward(np.zeros((2, 3, 2), backward))
+    with pytest.raises(TypeError, match=f"grad_out must have the input's dtype {np.dtype(forward)}"):
+        f.backward(np.zeros((2, 12), backward))
+    assert f.backward(np.zeros((2, 12), forward)).dtype == forward  # the refusal consumed nothing

@@ -22,9 +22,12 @@ def _check_grad(grad_output, saved, name):
 def _slopes(x, slope):
     """1 where x > 0, else `slope` (a number or an array that broadcasts against x), in x's dtype.
 
-    Computed as slope·[x <= 0] + [x > 0] with no per-element branch; exact, since one of the two terms is 0.
+    Computed as slope·[x <= 0] + [x > 0] with no per-element branch; exact, since one of the two terms is 0. An inf
+    or NaN slope would make 0·slope NaN where x > 0, so such a slope is selected with np.where instead, as torch does.
     """
     positive = x > 0
+    if not np.isfinite(slope).all():
+        return np.where(positive, x.dtype.type(1), np.asarray(slope, x.dtype))
     d = np.multiply(~positive, slope, out=np.empty_like(x), dtype=x.dtype)
     d += positive
     return d
@@ -45,7 +48,8 @@ def sigmoid_backward(grad_output, output):
     _check_grad(grad_output, output, "output")
     grad = np.subtract(1, output, out=np.empty_like(output))
     grad *= output
-    grad *= grad_output
+    with np.errstate(invalid="ignore", over="ignore"):  # inf·0 = NaN, as in torch, which is silent too
+        grad *= grad_output
     return grad
 
 
@@ -56,23 +60,37 @@ def relu(input, inplace=False):
 
 
 def relu_backward(grad_output, output):
-    """Gradient of relu from its output: grad_output where output > 0, else 0 (0 at x = 0 too, as in torch)."""
+    """Gradient of relu from its output: 0 where output <= 0 (at x = 0 too, as in torch), else grad_output."""
     _check_grad(grad_output, output, "output")
-    return np.asarray(grad_output * (output > 0))
+    on = ~(output <= 0)  # not output > 0: torch passes the gradient where the output is NaN
+    if np.isfinite(grad_output).all():  # the usual case: multiplying by the mask is exact, and fast
+        return np.asarray(grad_output * on)
+    return np.where(on, grad_output, output.dtype.type(0))  # inf·0 would be NaN where ReLU was off: select
 
 
 def _leaky(x, a, out=None):
     """x where x > 0, a·x elsewhere, branch-free: max(x, a·x) where a <= 1, min(x, a·x) where a > 1.
 
-    a is a number or an array that broadcasts against x (PReLU's slopes). out (leaky_relu's in-place mode, where a is
-    a number) may be x itself.
+    Exact, except where a·x is NaN although x > 0 (x = +inf with a = 0, or a NaN slope): those cells get x back, as
+    torch's selection gives. a is a number or an array that broadcasts against x (PReLU's slopes). out
+    (leaky_relu's in-place mode, where a is a number) may be x itself.
     """
-    ax = np.multiply(x, a, out=np.empty_like(x))
+    with np.errstate(invalid="ignore", over="ignore"):  # -inf·0 = NaN, 1e30·1e30 = inf: torch's values, silently
+        ax = np.multiply(x, a, out=np.empty_like(x))
+    lost = np.isnan(ax) & (x > 0) if np.isnan(ax).any() else None  # rare: then keep x there, read before any write
+    kept = None if lost is None else x[lost]
     if np.all(a <= 1):
-        return np.maximum(x, ax, out=ax if out is None else out)
-    if np.all(a >= 1):
-        return np.minimum(x, ax, out=ax if out is None else out)
-    return np.where(a <= 1, np.maximum(x, ax), np.minimum(x, ax))  # slopes on both sides of 1: per channel
+        y = np.maximum(x, ax, out=ax)
+    elif np.all(a >= 1):
+        y = np.minimum(x, ax, out=ax)
+    else:  # slopes on both sides of 1 (per channel), or NaN
+        y = np.where(a <= 1, np.maximum(x, ax), np.minimum(x, ax))
+    if lost is not None:
+        y[lost] = kept
+    if out is None:
+        return y
+    out[...] = y
+    return out
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
@@ -84,7 +102,9 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 def leaky_relu_backward(grad_output, input, negative_slope=0.01):
     """grad_output where input > 0, negative_slope * grad_output elsewhere (at 0 too, as in torch)."""
     _check_grad(grad_output, input, "input")
-    return np.asarray(grad_output * _slopes(input, _check_number(negative_slope, "negative_slope")))
+    d = _slopes(input, _check_number(negative_slope, "negative_slope"))
+    with np.errstate(invalid="ignore", over="ignore"):  # inf·0 = NaN where x <= 0, as in torch, which is silent too
+        return np.asarray(grad_output * d)
 
 
 def _prelu_weight(input, weight):
@@ -101,7 +121,7 @@ def _prelu_weight(input, weight):
 
 
 def prelu(input, weight):
-    """max(0, x) + weight * min(0, x), weight of shape (1,) or (C,) broadcast over axis 1. Shapes as input."""
+    """x where x > 0, weight * x elsewhere, weight of shape (1,) or (C,) broadcast over axis 1. Shapes as input."""
     return _leaky(input, _prelu_weight(input, weight))  # the branch-free LeakyReLU, one slope per channel
 
 
@@ -111,8 +131,10 @@ def prelu_backward(grad_output, input, weight):
     _check_grad(grad_output, input, "input")
     per_channel = weight.size != 1
     axes = tuple(k for k in range(input.ndim) if not (per_channel and k == 1))
-    grad_weight = np.asarray((grad_output * np.minimum(input, 0)).sum(axis=axes)).reshape(weight.shape)
-    return np.asarray(grad_output * _slopes(input, w)), grad_weight
+    with np.errstate(invalid="ignore", over="ignore"):  # inf·0 = NaN, as in torch, which is silent too
+        per_cell = np.where(input > 0, input.dtype.type(0), grad_output * input)  # torch's selection: g·x where x <= 0
+        grad_weight = np.asarray(per_cell.sum(axis=axes)).reshape(weight.shape)
+        return np.asarray(grad_output * _slopes(input, w)), grad_weight
 
 
 def _check_bounds(lower, upper):
@@ -155,9 +177,10 @@ def softmax(input, dim):
     """exp(x - max) / sum(exp(x - max)) along dim: probabilities, without overflow. Shapes as input."""
     x = _check_float(input, "input")
     d = _check_dim(dim, x.ndim)
-    z = _as_1d(x) - _as_1d(x).max(axis=d, keepdims=True, initial=-np.inf)
-    np.exp(z, out=z)
-    z /= z.sum(axis=d, keepdims=True)
+    with np.errstate(invalid="ignore"):  # a row of all -inf (or with +inf) gives inf - inf = NaN, as torch, silently
+        z = _as_1d(x) - _as_1d(x).max(axis=d, keepdims=True, initial=-np.inf)
+        np.exp(z, out=z)
+        z /= z.sum(axis=d, keepdims=True)
     return z.reshape(x.shape)
 
 
@@ -165,8 +188,9 @@ def log_softmax(input, dim):
     """(x - max) - log(sum(exp(x - max))) along dim: log(softmax) without under- or overflow. Shapes as input."""
     x = _check_float(input, "input")
     d = _check_dim(dim, x.ndim)
-    z = _as_1d(x) - _as_1d(x).max(axis=d, keepdims=True, initial=-np.inf)
-    z -= np.log(np.exp(z).sum(axis=d, keepdims=True))
+    with np.errstate(invalid="ignore", divide="ignore"):  # all -inf or +inf rows: NaN, as torch, silently
+        z = _as_1d(x) - _as_1d(x).max(axis=d, keepdims=True, initial=-np.inf)
+        z -= np.log(np.exp(z).sum(axis=d, keepdims=True))
     return z.reshape(x.shape)
 
 
@@ -175,8 +199,9 @@ def softmax_backward(grad_output, output, dim):
     _check_grad(grad_output, output, "output")
     d = _check_dim(dim, output.ndim)
     g, y = _as_1d(grad_output), _as_1d(output)
-    grad = g - (g * y).sum(axis=d, keepdims=True)
-    grad *= y
+    with np.errstate(invalid="ignore", over="ignore"):  # inf·0 and inf - inf = NaN, as in torch, silently
+        grad = g - (g * y).sum(axis=d, keepdims=True)
+        grad *= y
     return grad.reshape(output.shape)
 
 
@@ -186,8 +211,9 @@ def log_softmax_backward(grad_output, output, dim):
     d = _check_dim(dim, output.ndim)
     g = _as_1d(grad_output)
     grad = np.exp(_as_1d(output))  # the softmax S
-    grad *= -g.sum(axis=d, keepdims=True)
-    grad += g
+    with np.errstate(invalid="ignore", over="ignore"):  # inf·0 and inf - inf = NaN, as in torch, silently
+        grad *= -g.sum(axis=d, keepdims=True)
+        grad += g
     return grad.reshape(output.shape)
 
 

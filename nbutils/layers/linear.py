@@ -35,9 +35,10 @@ def _linear_args(input, weight, bias):
 def linear(input, weight, bias=None):
     """Fully connected layer y = x Wᵀ + b. input (*, in), weight (out, in), bias (out,) -> (*, out)."""
     O, K = _linear_args(input, weight, bias)
-    y = input.reshape(-1, K) @ weight.T  # every leading axis is a batch axis: one matrix product for all
-    if bias is not None:
-        y += bias
+    with np.errstate(invalid="ignore", over="ignore"):  # inf·0 = NaN, as in torch, which is silent too
+        y = input.reshape(-1, K) @ weight.T  # every leading axis is a batch axis: one matrix product for all
+        if bias is not None:
+            y += bias
     return y.reshape(input.shape[:-1] + (O,))
 
 
@@ -48,7 +49,8 @@ def linear_backward(grad_output, input, weight):
         raise ValueError(f"grad_output must have the output's shape {input.shape[:-1] + (O,)}, got {grad_output.shape}")
     _check_same_dtype(grad_output=grad_output, input=input, weight=weight)
     g, x = grad_output.reshape(-1, O), input.reshape(-1, K)
-    return (g @ weight).reshape(input.shape), g.T @ x, g.sum(axis=0)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf·0 = NaN, as in torch, which is silent too
+        return (g @ weight).reshape(input.shape), g.T @ x, g.sum(axis=0)
 
 
 def flatten(input, start_dim=0, end_dim=-1):
@@ -108,12 +110,14 @@ class Flatten(Module):
 
     def forward(self, x):
         y = flatten(x, self.start_dim, self.end_dim)
-        self._in_shape, self._out_shape = x.shape, y.shape
+        self._in_shape, self._out_shape, self._dtype = x.shape, y.shape, x.dtype
         return y
 
     def backward(self, grad_out):
         if _check_float(grad_out, "grad_out").shape != self._out_shape:
             raise ValueError(f"grad_out must have the output's shape {self._out_shape}, got {grad_out.shape}")
+        if grad_out.dtype != self._dtype:  # as every layer here (torch's autograd would cast it instead)
+            raise TypeError(f"grad_out must have the input's dtype {self._dtype}, got {grad_out.dtype}")
         return grad_out.reshape(self._in_shape)  # flattening moves no value: the gradient is only reshaped back
 
     def extra_repr(self):

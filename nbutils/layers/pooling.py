@@ -149,9 +149,10 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     xp = np.pad(input, _pad_widths(input.shape, kernel, stride, padding, (1, 1), out_size))
     views = _taps(xp, kernel, stride, (1, 1), out_size)
     out = views[0].copy()
-    for v in views[1:]:
-        out += v
-    out /= divisor
+    with np.errstate(invalid="ignore", over="ignore"):  # inf + -inf = NaN, as in torch, which is silent too
+        for v in views[1:]:
+            out += v
+        out /= divisor
     return out
 
 
@@ -179,14 +180,15 @@ def _adaptive_args(input, output_size):
 def adaptive_avg_pool2d(input, output_size):
     """Adaptive average pooling. input (N, C, H, W) -> (N, C, H_out, W_out) = output_size (None keeps an axis)."""
     (Ho, Wo), (N, C, H, W) = _adaptive_args(input, output_size), input.shape
-    if (Ho, Wo) == (1, 1):  # global average pooling: each channel dotted with the constant vector 1/(H*W)
-        return (input.reshape(N, C, H * W) @ np.full(H * W, 1 / (H * W), input.dtype)).reshape(N, C, 1, 1)
-    rows = np.empty((N, C, Ho, W), input.dtype)  # average each window's rows first ...
-    for i, (start, end) in enumerate(_adaptive_windows(H, Ho)):
-        rows[:, :, i] = sum(input[:, :, h] for h in range(start, end)) / (end - start)
-    out = np.empty((N, C, Ho, Wo), input.dtype)  # ... then its columns
-    for j, (start, end) in enumerate(_adaptive_windows(W, Wo)):
-        out[:, :, :, j] = sum(rows[:, :, :, w] for w in range(start, end)) / (end - start)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf + -inf = NaN, as in torch, which is silent too
+        if (Ho, Wo) == (1, 1):  # global average pooling: each channel dotted with the constant vector 1/(H*W)
+            return (input.reshape(N, C, H * W) @ np.full(H * W, 1 / (H * W), input.dtype)).reshape(N, C, 1, 1)
+        rows = np.empty((N, C, Ho, W), input.dtype)  # average each window's rows first ...
+        for i, (start, end) in enumerate(_adaptive_windows(H, Ho)):
+            rows[:, :, i] = sum(input[:, :, h] for h in range(start, end)) / (end - start)
+        out = np.empty((N, C, Ho, Wo), input.dtype)  # ... then its columns
+        for j, (start, end) in enumerate(_adaptive_windows(W, Wo)):
+            out[:, :, :, j] = sum(rows[:, :, :, w] for w in range(start, end)) / (end - start)
     return out
 
 
@@ -213,7 +215,8 @@ def max_pool2d_backward(grad_output, input, kernel_size, stride=None, padding=0,
         raise ValueError(f"indices must lie in [0, {H * W}), the positions in one {H}x{W} input plane")
     flat = indices + (np.arange(N * C) * (H * W)).reshape(N, C, *[1] * (indices.ndim - 2))  # index the whole batch
     grad = np.zeros(N * C * H * W, input.dtype)
-    np.add.at(grad, flat.ravel(), g.ravel())  # add, not assign: overlapping windows can share an argmax
+    with np.errstate(invalid="ignore", over="ignore"):  # inf + -inf = NaN, as in torch, which is silent too
+        np.add.at(grad, flat.ravel(), g.ravel())  # add, not assign: overlapping windows can share an argmax
     return grad.reshape(input.shape)
 
 
@@ -226,8 +229,9 @@ def avg_pool2d_backward(grad_output, input, kernel_size, stride=None, padding=0,
     widths = _pad_widths(input.shape, kernel, stride, (ph, pw), (1, 1), out_size)
     grad = np.zeros([n + before + after for n, (before, after) in zip(input.shape, widths)], input.dtype)
     share = grad_output / divisor
-    for view in _taps(grad, kernel, stride, (1, 1), out_size):
-        view += share  # views: this adds into grad
+    with np.errstate(invalid="ignore", over="ignore"):  # inf + -inf = NaN, as in torch, which is silent too
+        for view in _taps(grad, kernel, stride, (1, 1), out_size):
+            view += share  # views: this adds into grad
     H, W = input.shape[2:]
     return np.ascontiguousarray(grad[:, :, ph : ph + H, pw : pw + W])
 
@@ -249,11 +253,12 @@ def adaptive_avg_pool2d_backward(grad_output, input, output_size):
         share = grad_output / (lh[:, None] * lw).astype(input.dtype)
         return np.repeat(np.repeat(share, lh, axis=2), lw, axis=3)
     rows = np.zeros((N, C, Ho, W), input.dtype)  # windows overlap: undo the column average first ...
-    for j, (start, end) in enumerate(win_w):
-        rows[:, :, :, start:end] += grad_output[:, :, :, j : j + 1] / (end - start)
     grad = np.zeros(input.shape, input.dtype)  # ... then the row average
-    for i, (start, end) in enumerate(win_h):
-        grad[:, :, start:end] += rows[:, :, i : i + 1] / (end - start)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf + -inf = NaN, as in torch, which is silent too
+        for j, (start, end) in enumerate(win_w):
+            rows[:, :, :, start:end] += grad_output[:, :, :, j : j + 1] / (end - start)
+        for i, (start, end) in enumerate(win_h):
+            grad[:, :, start:end] += rows[:, :, i : i + 1] / (end - start)
     return grad
 
 
