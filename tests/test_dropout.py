@@ -274,6 +274,31 @@ def test_module_backward_refuses_a_gradient_of_another_shape(cls, shape, trainin
         layer.backward(_array(bigger))
 
 
+@pytest.mark.parametrize("cls, shape", [(Dropout, (4, 1, 3)), (Dropout2d, (2, 3, 4, 4))])
+@pytest.mark.parametrize("training", [True, False])
+def test_module_backward_refuses_a_gradient_that_is_not_a_numpy_array_in_both_modes(cls, shape, training):
+    layer = cls(0.5, rng=0).train(training)
+    g = _array(shape)
+    for wrong in (torch.tensor(g), g.tolist(), np.ma.masked_array(g)):
+        layer(_array(shape))
+        with pytest.raises(TypeError, match=r"grad_out (must be a NumPy array|is a np\.ma\.MaskedArray)"):
+            layer.backward(wrong)
+
+
+@pytest.mark.parametrize("cls, shape", [(Dropout, (4, 1, 3)), (Dropout2d, (2, 3, 4, 4))])
+@pytest.mark.parametrize("training", [True, False])
+def test_module_backward_never_returns_float64_for_a_float32_forward(cls, shape, training):
+    """torch casts such a gradient back to float32; we refuse it, as every other layer here does."""
+    xt = torch.tensor(_array(shape, np.float32), requires_grad=True)
+    torch.nn.Dropout(0.5).train(training)(xt).backward(torch.tensor(_array(shape)))
+    assert xt.grad.dtype == torch.float32
+    layer = cls(0.5, rng=0).train(training)
+    layer(_array(shape, np.float32))
+    with pytest.raises(TypeError, match=r"grad_out must have the output's dtype float32, got float64"):
+        layer.backward(_array(shape))
+    assert layer.backward(_array(shape, np.float32)).dtype == np.float32  # the refusal consumed nothing
+
+
 def test_dropout_gradient_matches_central_differences():
     x = _array((2, 3, 3, 4), seed=5)
     gradcheck(lambda x: dropout(x, 0.3, rng=9), lambda g, x: (dropout_backward(g, dropout_mask(x.shape, 0.3, 9), 0.3),),

@@ -5,6 +5,8 @@ dtype and staying close to torch's float32. Property tests draw their inputs fro
 derandomized, so every run sees the same examples.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -185,6 +187,46 @@ def test_float32_statistics_survive_a_large_mean():
     _close32("batch_norm, mean 1000", batch_norm(x, None, None, training=True),
              F.batch_norm(x64, None, None, training=True))
     _close32("group_norm, mean 1000", group_norm(x, 3), F.group_norm(x64, 3))
+
+
+def _norm_pair(name, x, use_batch):
+    """(ours forward, ours backward, torch forward) for one norm function on x (2, 4, 3, 3), affine, eval or not."""
+    dt = x.dtype
+    w, b = random_array((4,), dt, seed=2), random_array((4,), dt, seed=3)
+    rm, rv = random_array((4,), dt, seed=4), np.abs(random_array((4,), dt, seed=5)) + dt.type(0.5)
+    if name == "layer_norm":
+        w, b = random_array((3, 3), dt, seed=2), random_array((3, 3), dt, seed=3)
+        return (lambda: layer_norm(x, (3, 3), w, b), lambda g: layer_norm_backward(g, x, (3, 3), w),
+                lambda X, W, B: F.layer_norm(X, (3, 3), W, B), w, b)
+    if name == "group_norm":
+        return (lambda: group_norm(x, 2, w, b), lambda g: group_norm_backward(g, x, 2, w),
+                lambda X, W, B: F.group_norm(X, 2, W, B), w, b)
+    ours, ours_backward, theirs = {"batch_norm": (batch_norm, batch_norm_backward, F.batch_norm),
+                                   "instance_norm": (instance_norm, instance_norm_backward, F.instance_norm)}[name]
+    return (lambda: ours(x, rm.copy(), rv.copy(), w, b, use_batch),
+            lambda g: ours_backward(g, x, rm, rv, w, use_batch),
+            lambda X, W, B: theirs(X, _t(rm.copy()), _t(rv.copy()), W, B, use_batch), w, b)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("value", [np.inf, -np.inf, 1e30])
+@pytest.mark.parametrize("name, use_batch", [("batch_norm", True), ("batch_norm", False), ("group_norm", True),
+                                             ("instance_norm", True), ("instance_norm", False), ("layer_norm", True)])
+def test_an_inf_in_the_input_gives_torchs_values_without_a_numpy_warning(name, use_batch, value, dtype):
+    x = random_array((2, 4, 3, 3), dtype, seed=1)
+    x[1, 2, 1, 0] = value  # with batch statistics the set holding an inf turns NaN (inf − inf), as in torch
+    g = random_array(x.shape, dtype, seed=6)
+    forward, backward, theirs, w, b = _norm_pair(name, x, use_batch)
+    X, W, B = _t(x, grad=True), _t(w, grad=True), _t(b, grad=True)
+    torch_y = theirs(X, W, B)
+    torch_y.backward(_t(g))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        y, (gx, gw, gb) = forward(), backward(g)
+    tol = F64 if dtype == np.float64 else dict(rtol=1e-4, atol=1e-4)
+    for what, mine, ref in [("output", y, torch_y), ("grad_input", gx, X.grad), ("grad_weight", gw, W.grad),
+                            ("grad_bias", gb, B.grad)]:
+        np.testing.assert_allclose(mine, ref.detach().numpy(), **tol, equal_nan=True, err_msg=f"{name} {what}")
 
 
 @pytest.mark.parametrize("name", ["batch_norm", "group_norm", "instance_norm", "layer_norm"])

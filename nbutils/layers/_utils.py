@@ -49,7 +49,17 @@ def _as_rng(rng):
 
 
 def _check_float(x, name):
-    """Check that x is a float32 or float64 NumPy array of any shape; return it."""
+    """Check that x is a float32 or float64 NumPy array of any shape (not a masked array or matrix); return it."""
+    if isinstance(x, (numbers.Number, np.generic)):
+        raise TypeError(f"{name} must be a NumPy array, got a single number ({type(x).__name__} {x}): make an "
+                        "array with np.full(shape, x, dtype=np.float32) in the shape the layer expects "
+                        "(np.array(x, dtype=np.float32) is 0-d)")
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(f"{name} is a np.ma.MaskedArray, but layers would ignore its mask: pass x.filled(value) "
+                        "to choose what the masked entries become (np.asarray(x) keeps the hidden values)")
+    if isinstance(x, np.matrix):
+        raise TypeError(f"{name} is a np.matrix, which is always 2-D and multiplies as matrices: "
+                        "convert it with np.asarray(x)")
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name} must be a NumPy array, got {type(x).__name__}")
     if x.dtype not in (np.float32, np.float64):
@@ -89,3 +99,11 @@ def _positive_int(value, name):
     if not isinstance(value, (numbers.Integral, np.integer)) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
     return int(value)
+
+
+def _nhwc_hint(x, channels):
+    """A hint when x (4-D) looks channels-last: its last axis, not axis 1, holds the `channels` channels."""
+    if np.ndim(x) == 4 and x.shape[3] == channels and x.shape[1] != channels:
+        return (f". Shape {x.shape} looks channels-last (N, H, W, C), but layers expect (N, C, H, W): "
+                "use x.transpose(0, 3, 1, 2)")
+    return ""

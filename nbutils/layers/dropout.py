@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-from nbutils.layers._utils import _as_rng, _check_array
+from nbutils.layers._utils import _as_rng, _check_array, _check_float
 from nbutils.layers.base import Module
 
 
@@ -88,15 +88,17 @@ class Dropout(Module):
 
     def forward(self, x):
         shape = self._mask_shape(x)
-        self.mask, self._shape = None, x.shape  # mask None: this forward was the identity (eval mode, or p = 0)
+        self.mask, self._shape, self._dtype = None, x.shape, x.dtype  # mask None: the identity (eval, or p = 0)
         if not self.training or self.p == 0:
             return x
         self.mask = dropout_mask(shape, self.p, self.rng)
         return apply_dropout_mask(x, self.mask, self.p)
 
     def backward(self, grad_out):
-        if np.shape(grad_out) != self._shape:
-            raise ValueError(f"grad_out must have the output's shape {self._shape}, got {np.shape(grad_out)}")
+        if _check_float(grad_out, "grad_out").shape != self._shape:
+            raise ValueError(f"grad_out must have the output's shape {self._shape}, got {grad_out.shape}")
+        if grad_out.dtype != self._dtype:  # also in eval mode; torch casts it, our layers refuse it
+            raise TypeError(f"grad_out must have the output's dtype {self._dtype}, got {grad_out.dtype}")
         return grad_out if self.mask is None else dropout_backward(grad_out, self.mask, self.p)
 
     def extra_repr(self):

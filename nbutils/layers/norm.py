@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from nbutils.layers._utils import _check_array_min, _check_number, _check_same_dtype, _positive_int
+from nbutils.layers._utils import _check_array_min, _check_number, _check_same_dtype, _nhwc_hint, _positive_int
 from nbutils.layers.base import Module
 
 
@@ -52,7 +52,8 @@ def _bn_args(input, running_mean, running_var, weight, bias, training, momentum,
 def _moments(x, pool, count):
     """Mean and biased variance of x (N, C, L) over each row's set, and x − mean. Statistics: (N or 1, C)."""
     mean = pool(np.einsum("ncl->nc", x)) / count  # pool: one sum per row (n, c) -> the sum over its set
-    d = x - mean[..., None]
+    with np.errstate(invalid="ignore"):  # an inf in a set: inf − inf = NaN for the whole set, silently as in torch
+        d = x - mean[..., None]
     var = pool(np.einsum("ncl,ncl->nc", d, d)) / count  # biased: divide by count, not count − 1
     return mean, var, d
 
@@ -137,7 +138,8 @@ def _check_input(x, ndims, channels, name, layer):
         hint = " (add a batch axis with x[None])" if x.ndim == min(ndims) - 1 else ""
         raise ValueError(f"{layer} expects {' or '.join(f'{d}-D' for d in ndims)} input, got shape {x.shape}{hint}")
     if x.shape[1] != channels:
-        raise ValueError(f"input has {x.shape[1]} channels but {layer} was built with {name}={channels}")
+        raise ValueError(f"input has {x.shape[1]} channels but {layer} was built with {name}={channels}"
+                         f"{_nhwc_hint(x, channels)}")
 
 
 def _float_dtype(dtype):
@@ -412,6 +414,7 @@ class InstanceNorm2d(Module):
         self.weight, self.bias = (np.ones(C, dtype), np.zeros(C, dtype)) if affine else (None, None)
         self.running_mean = np.zeros(C, dtype) if track_running_stats else None
         self.running_var = np.ones(C, dtype) if track_running_stats else None
+        self.num_batches_tracked = 0 if track_running_stats else None  # in torch's state_dict, never counted up
 
     def forward(self, x):
         _check_input(x, (4,), self.num_features, "num_features", "InstanceNorm2d")
