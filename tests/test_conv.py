@@ -6,6 +6,8 @@ tests/strategies.py and are derandomized, so every run sees the same examples.
 """
 
 import itertools
+import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -28,6 +30,7 @@ from torch_twin import to_torch as _t
 from torch_twin import torch_raises as _raises
 
 from nbutils.check import check_module, compare, gradcheck, load_torch_params
+from nbutils.layers import conv as conv_module
 from nbutils.layers.conv import Conv2d, conv2d, conv2d_backward, conv_output_size, pad, pad_backward
 
 F64 = dict(rtol=1e-9, atol=1e-11)  # float64 against torch float64: only summation order differs
@@ -523,3 +526,152 @@ def test_random_conv2d_modules_are_refused_exactly_where_torch_refuses_them(call
         return
     assert ours is not None, "torch accepts this module and input but Conv2d refused"
     check_module(ours, theirs, x, **F64, seed=seed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Memory: batch chunks, no padded copy of the input; the same values as one chunk
+# ---------------------------------------------------------------------------------------------
+
+
+@reproducible(60)
+@given(cfg=conv_configs(padding_modes=st.just("zeros"), dtypes=st.just(np.float64)), seed=seeds)
+def test_conv2d_in_one_image_chunks_equals_one_chunk_for_the_whole_batch(cfg, seed):
+    x, w, b = cfg.arrays(seed)
+    grad_out = random_array((cfg.N, cfg.C_out) + conv2d(x, w, **cfg.conv_kwargs()).shape[2:], np.float64, seed + 3)
+    whole = conv2d(x, w, b, **cfg.conv_kwargs()), *conv2d_backward(grad_out, x, w, **cfg.conv_kwargs())
+    saved, conv_module._CHUNK_BYTES = conv_module._CHUNK_BYTES, 1  # every chunk is one image
+    try:
+        chunked = conv2d(x, w, b, **cfg.conv_kwargs()), *conv2d_backward(grad_out, x, w, **cfg.conv_kwargs())
+    finally:
+        conv_module._CHUNK_BYTES = saved
+    for name, ours, one_chunk in zip(("output", "grad input", "grad weight", "grad bias"), chunked, whole):
+        compare(name, ours, one_chunk, **F64, verbose=False)  # the weight gradient adds the chunks in another order
+
+
+def _numpy_peak_bytes(call):
+    """The peak of NumPy's allocations (tracemalloc sees them) while call() runs."""
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_conv2d_with_huge_padding_matches_torch_without_building_the_padded_input():
+    x, w = random_array((1, 2, 4, 4), np.float64, 0), random_array((3, 2, 3, 3), np.float64, 1)
+    kw = dict(stride=4000, padding=4000)  # a padded copy would be 2 x 8008 x 8008 float64: 978 MiB
+    xt, wt = _t(x, True), _t(w, True)
+    out = F.conv2d(xt, wt, **kw)
+    grad_out = random_array(tuple(out.shape), np.float64, 2)
+    out.backward(_t(grad_out))
+    _close("conv2d", conv2d(x, w, **kw), out, F64)
+    gx, gw, _ = conv2d_backward(grad_out, x, w, **kw)
+    _close("grad input", gx, xt.grad, F64)
+    _close("grad weight", gw, wt.grad, F64)
+    peak = _numpy_peak_bytes(lambda: (conv2d(x, w, **kw), conv2d_backward(grad_out, x, w, **kw)))
+    assert peak < 2**20, f"forward + backward allocated {peak / 2**20:.0f} MiB for a 3x3 output"
+
+
+def test_conv2d_backward_peak_memory_stays_near_one_chunk_not_the_whole_im2col_buffer():
+    x, w = random_array((16, 8, 16, 16), np.float32, 0), random_array((8, 8, 3, 3), np.float32, 1)
+    grad_out = random_array((16, 8, 16, 16), np.float32, 2)
+    whole_cols = x.nbytes * 9  # the unfolded input of the whole batch: 1.1 MiB
+    saved, conv_module._CHUNK_BYTES = conv_module._CHUNK_BYTES, whole_cols // 16  # one image per chunk
+    try:
+        peak = _numpy_peak_bytes(lambda: conv2d_backward(grad_out, x, w, padding=1))
+    finally:
+        conv_module._CHUNK_BYTES = saved
+    # grad_input (x.nbytes) plus one image's columns and their gradient; the whole-batch buffer is 9x x.nbytes
+    assert peak < x.nbytes + 3 * whole_cols // 16, f"peak {peak} bytes; the whole im2col buffer is {whole_cols}"
+
+
+# ---------------------------------------------------------------------------------------------
+# NaN, ±inf and ±1e30: torch's values (inf·0 is NaN), and no NumPy RuntimeWarning, as torch prints none
+# ---------------------------------------------------------------------------------------------
+
+SPECIALS = (np.nan, np.inf, -np.inf, 1e30, -1e30)
+SPECIAL_RTOL = {np.float32: 1e-5, np.float64: 1e-12}
+
+
+def _special_array(shape, dtype, seed, fraction):
+    """Seeded normal values with exact zeros, and a `fraction` of them replaced by NaN, ±inf or ±1e30."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(shape)
+    a[rng.random(shape) < 0.2] = 0.0
+    special = rng.random(shape) < fraction
+    a[special] = rng.choice(SPECIALS, special.sum())
+    return a.astype(dtype)
+
+
+def _finite_abs(a):
+    """|a| in float64 with NaN and ±inf replaced by 0: the size of the terms whose rounding the tolerance covers."""
+    return np.nan_to_num(np.abs(np.asarray(a, np.float64)), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _assert_like_torch(name, ours, theirs, scale):
+    """Same dtype, NaN and ±inf in the same places, finite values within SPECIAL_RTOL x scale (float64 |terms|)."""
+    theirs = theirs.detach().numpy()
+    assert ours.dtype == theirs.dtype and ours.shape == theirs.shape, name
+    for where in (np.isnan, np.isposinf, np.isneginf):
+        assert np.array_equal(where(ours), where(theirs)), f"{name}: {where.__name__} differs\n{ours}\n{theirs}"
+    finite = np.isfinite(theirs)
+    error = np.abs(ours[finite].astype(np.float64) - theirs[finite])
+    assert (error <= SPECIAL_RTOL[ours.dtype.type] * scale[finite] + 1e-300).all(), name
+
+
+def _conv_with_torch(x, w, b, g, kw):
+    """Our (output, grad input, grad weight, grad bias) and torch's (autograd), computed silently."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        ours = (conv2d(x, w, b, **kw), *conv2d_backward(g, x, w, **kw))
+    ts = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+    out = F.conv2d(*ts, **kw)
+    out.backward(torch.tensor(g))
+    return ours, (out, *(t.grad for t in ts))
+
+
+def _check_like_torch(x, w, b, g, kw):
+    """Compare with torch, each value's tolerance scaled by the same convolution of the finite |values|."""
+    ours, theirs = _conv_with_torch(x, w, b, g, kw)
+    absolute = [_t(_finite_abs(a), True) for a in (x, w, b)]
+    scale_out = F.conv2d(*absolute, **kw)
+    scale_out.backward(_t(_finite_abs(g)))
+    scales = [scale_out.detach().numpy()] + [t.grad.numpy() for t in absolute]
+    for name, *args in zip(("output", "grad input", "grad weight", "grad bias"), ours, theirs, scales):
+        _assert_like_torch(name, *args)
+
+
+# An inf or NaN weight, or upstream gradient, on zero padding: torch's float64 path multiplies the padded zeros
+# (0·inf = NaN); its float32 path (oneDNN, on most shapes) skips them, so torch's own float32 answer depends on the
+# shape. We multiply, always: with padding, float32 is compared on non-finite inputs only.
+INF_TIMES_ZERO = [(case, dtype) for case in ("inf input, zero weight", "zero input, inf weight")
+                  for dtype in FLOAT_DTYPES]
+
+
+@pytest.mark.parametrize("case, dtype", INF_TIMES_ZERO + [("inf weight on padding", np.float64)])
+def test_conv2d_gives_torchs_nan_for_inf_times_zero_silently(case, dtype):
+    x, w = np.ones((2, 2, 4, 4), dtype), np.ones((3, 2, 3, 3), dtype)
+    if case == "inf input, zero weight":
+        x[0, 1, 2, 2], w[1] = np.inf, 0.0
+    elif case == "zero input, inf weight":
+        x[1], w[2, 0, 1, 1] = 0.0, -np.inf
+    else:
+        w[0, 1, 0, 0] = np.inf  # tap (0, 0) reads the zero padding for the first row and column
+    b, g = np.zeros(3, dtype), np.ones((2, 3, 4, 4), dtype)
+    _check_like_torch(x, w, b, g, dict(padding=1))
+
+
+@reproducible(60)
+@given(cfg=conv_configs(padding_modes=st.just("zeros")), seed=seeds,
+       fractions=st.tuples(*[st.sampled_from([0.0, 0.1, 0.5, 1.0])] * 4), special=st.sampled_from([0, 1, 3]))
+def test_conv2d_matches_torch_on_nan_inf_and_1e30_silently(cfg, seed, fractions, special):
+    if cfg.dtype == np.float32:  # torch's float32 kernels overflow 1e30·1e30 in their own order: one operand only
+        fractions = tuple(f if i == special else 0.0 for i, f in enumerate(fractions))
+    shapes = (cfg.input_shape, cfg.weight_shape, (cfg.C_out,))
+    x, w, b = (_special_array(s, cfg.dtype, seed + i, f) for i, (s, f) in enumerate(zip(shapes, fractions)))
+    out_shape = (cfg.N, cfg.C_out) + conv2d(np.zeros_like(x), np.zeros_like(w), **cfg.conv_kwargs()).shape[2:]
+    g = _special_array(out_shape, cfg.dtype, seed + 3, fractions[3])
+    if any(cfg.pad4) and cfg.dtype == np.float32:  # see INF_TIMES_ZERO: torch's float32 skips padded zeros
+        w[~np.isfinite(w)], g[~np.isfinite(g)] = 1e30, -1e30
+    _check_like_torch(x, w, b, g, cfg.conv_kwargs())

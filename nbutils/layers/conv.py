@@ -59,60 +59,88 @@ def _conv_args(input, weight, bias, stride, padding, dilation, groups):
     return stride, pad4, dilation, out_size
 
 
-def _im2col(x, kernel_size, stride, dilation, out_size):
-    """Unfold padded x (N, C, H, W) into cols (C, kh, kw, N, H_out, W_out): one slice copy per tap."""
-    (kh, kw), (sh, sw), (dh, dw), (Ho, Wo) = kernel_size, stride, dilation, out_size
+_CHUNK_BYTES = 4 * 2**20  # largest im2col buffer: conv2d and its backward unfold the batch in chunks this size
+
+
+def _batch_chunks(N, bytes_per_image):
+    """Slices of the batch axis whose im2col buffers fit in _CHUNK_BYTES (at least one image each)."""
+    n = max(1, _CHUNK_BYTES // max(bytes_per_image, 1))
+    return [slice(i, min(i + n, N)) for i in range(0, N, n)]
+
+
+def _tap_window(taps, pad_before, stride, dilation, in_size, out_size):
+    """For one kernel tap (u, v): the output cells whose input cell is real, not padding, and those input cells."""
+    out_sl, in_sl = [], []
+    for k, p, s, d, n, m in zip(taps, pad_before, stride, dilation, in_size, out_size):
+        o = k * d - p  # output i reads input i*s + o
+        lo, hi = max(0, -(o // s)), min(m, (n - 1 - o) // s + 1)
+        if hi <= lo:  # this tap reads only padding
+            return (slice(0, 0),) * 2, (slice(0, 0),) * 2
+        out_sl.append(slice(lo, hi))
+        in_sl.append(slice(lo * s + o, (hi - 1) * s + o + 1, s))
+    return tuple(out_sl), tuple(in_sl)
+
+
+def _im2col(x, kernel_size, stride, pad4, dilation, out_size):
+    """Unfold x (N, C, H, W) into cols (C, kh, kw, N, H_out, W_out): one slice copy per tap, zeros for padding.
+
+    Only the cells a tap reads are copied, so the padded input is never built: huge padding costs nothing.
+    """
+    (kh, kw), (Ho, Wo) = kernel_size, out_size
     xt = x.transpose(1, 0, 2, 3)
     cols = np.empty((x.shape[1], kh, kw, x.shape[0], Ho, Wo), dtype=x.dtype)
-    for u in range(kh):
-        for v in range(kw):
-            r, c = slice(u * dh, u * dh + sh * (Ho - 1) + 1, sh), slice(v * dw, v * dw + sw * (Wo - 1) + 1, sw)
-            cols[:, u, v] = xt[:, :, r, c]
+    for u, v in np.ndindex(kh, kw):
+        (ro, co), (ri, ci) = _tap_window((u, v), pad4[::2], stride, dilation, x.shape[2:], out_size)
+        if (ro.stop - ro.start, co.stop - co.start) != (Ho, Wo):
+            cols[:, u, v] = 0  # the part of this tap that falls on padding
+        cols[:, u, v, :, ro, co] = xt[:, :, ri, ci]
     return cols
 
 
-def _col2im(cols, x_shape, stride, dilation):
-    """Inverse of _im2col: add every column entry back onto the cell it was copied from."""
+def _col2im(cols, grad_x, stride, pad4, dilation):
+    """Inverse of _im2col: add every column entry onto the cell of grad_x (N, C, H, W) it was copied from."""
     C, kh, kw, N, Ho, Wo = cols.shape
-    (sh, sw), (dh, dw) = stride, dilation
-    xt = np.zeros((C, N) + tuple(x_shape[2:]), dtype=cols.dtype)
-    for u in range(kh):
-        for v in range(kw):
-            r, c = slice(u * dh, u * dh + sh * (Ho - 1) + 1, sh), slice(v * dw, v * dw + sw * (Wo - 1) + 1, sw)
-            xt[:, :, r, c] += cols[:, u, v]
-    return xt.transpose(1, 0, 2, 3)
+    gt = grad_x.transpose(1, 0, 2, 3)
+    for u, v in np.ndindex(kh, kw):
+        (ro, co), (ri, ci) = _tap_window((u, v), pad4[::2], stride, dilation, grad_x.shape[2:], (Ho, Wo))
+        gt[:, :, ri, ci] += cols[:, u, v, :, ro, co]
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation. input (N, C, H, W), weight (O, C/groups, kH, kW) -> (N, O, H_out, W_out)."""
-    stride, (t, b, l, r), dilation, (Ho, Wo) = _conv_args(input, weight, bias, stride, padding, dilation, groups)
-    x = np.pad(input, ((0, 0), (0, 0), (t, b), (l, r)))
-    (N, _), (O, Cg, kh, kw) = input.shape[:2], weight.shape
-    cols = _im2col(x, (kh, kw), stride, dilation, (Ho, Wo))
-    out = weight.reshape(groups, O // groups, Cg * kh * kw) @ cols.reshape(groups, Cg * kh * kw, N * Ho * Wo)
-    out = out.reshape(O, N, Ho, Wo).transpose(1, 0, 2, 3)
-    if bias is not None:
-        out = out + bias[None, :, None, None]
-    return np.ascontiguousarray(out)
+    stride, pad4, dilation, (Ho, Wo) = _conv_args(input, weight, bias, stride, padding, dilation, groups)
+    (N, C), (O, Cg, kh, kw) = input.shape[:2], weight.shape
+    w = weight.reshape(groups, O // groups, Cg * kh * kw)
+    out = np.empty((N, O, Ho, Wo), dtype=input.dtype)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf·0 is NaN and overflow is inf, silently, as in torch
+        for n in _batch_chunks(N, C * kh * kw * Ho * Wo * input.itemsize):
+            cols = _im2col(input[n], (kh, kw), stride, pad4, dilation, (Ho, Wo)).reshape(groups, Cg * kh * kw, -1)
+            out[n] = (w @ cols).reshape(O, -1, Ho, Wo).transpose(1, 0, 2, 3)
+            del cols  # free this chunk's buffer before the next one is made
+        if bias is not None:
+            out += bias[None, :, None, None]
+    return out
 
 
 def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1):
     """Gradients of conv2d. grad_output (N, O, H_out, W_out) -> (grad_input, grad_weight, grad_bias)."""
-    stride, (t, b, l, r), dilation, out_size = _conv_args(input, weight, None, stride, padding, dilation, groups)
+    stride, pad4, dilation, out_size = _conv_args(input, weight, None, stride, padding, dilation, groups)
     _check_array(grad_output, "grad_output", 4)
     if grad_output.shape != (input.shape[0], weight.shape[0]) + out_size:
         expected = (input.shape[0], weight.shape[0]) + out_size
         raise ValueError(f"grad_output must have the output's shape {expected}, got {grad_output.shape}")
     _check_same_dtype(grad_output=grad_output, input=input, weight=weight)
-    x = np.pad(input, ((0, 0), (0, 0), (t, b), (l, r)))
     (N, C), (O, _, kh, kw), K = input.shape[:2], weight.shape, weight[0].size
-    cols = _im2col(x, (kh, kw), stride, dilation, out_size).reshape(groups, K, -1)
-    g = grad_output.transpose(1, 0, 2, 3).reshape(groups, O // groups, -1)  # (G, O/G, N*H_out*W_out)
-    grad_weight = (g @ cols.transpose(0, 2, 1)).reshape(weight.shape)
-    grad_cols = (weight.reshape(groups, O // groups, K).transpose(0, 2, 1) @ g).reshape(C, kh, kw, N, *out_size)
-    grad_x = _col2im(grad_cols, x.shape, stride, dilation)
-    grad_input = grad_x[:, :, t : t + input.shape[2], l : l + input.shape[3]]
-    return np.ascontiguousarray(grad_input), grad_weight, grad_output.sum(axis=(0, 2, 3))
+    w_t = weight.reshape(groups, O // groups, K).transpose(0, 2, 1)
+    grad_input, grad_weight = np.zeros(input.shape, input.dtype), np.zeros((groups, O // groups, K), input.dtype)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf·0 is NaN and overflow is inf, silently, as in torch
+        for n in _batch_chunks(N, C * kh * kw * out_size[0] * out_size[1] * input.itemsize):
+            cols = _im2col(input[n], (kh, kw), stride, pad4, dilation, out_size).reshape(groups, K, -1)
+            g = grad_output[n].transpose(1, 0, 2, 3).reshape(groups, O // groups, -1)  # (G, O/G, n*H_out*W_out)
+            grad_weight += g @ cols.transpose(0, 2, 1)
+            del cols  # free the unfolded input before the same-sized gradient buffer is made
+            _col2im((w_t @ g).reshape(C, kh, kw, -1, *out_size), grad_input[n], stride, pad4, dilation)
+        return grad_input, grad_weight.reshape(weight.shape), grad_output.sum(axis=(0, 2, 3))
 
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")  # Conv2d's padding_mode
