@@ -324,3 +324,16 @@ def flatten_dims(draw, ndim):
     s = draw(st.integers(0, n - 1))
     e = draw(st.integers(s, n - 1))
     return tuple(d - n if draw(st.booleans()) else d for d in (s, e))
+
+
+SPECIALS = (np.nan, np.inf, -np.inf, 1e30, -1e30)
+
+
+def special_array(shape, dtype, seed, fraction, zeros=0.1):
+    """Seeded normal values with a share `zeros` of exact zeros, and a `fraction` replaced by NaN, ±inf or ±1e30."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    x[rng.random(shape) < zeros] = 0.0
+    special = rng.random(shape) < fraction
+    x[special] = rng.choice(SPECIALS, special.sum())
+    return x.astype(dtype)

@@ -24,6 +24,7 @@ from strategies import (
     random_array,
     reproducible,
     seeds,
+    special_array,
 )
 from torch_twin import assert_torch_default_init
 from torch_twin import to_torch as _t
@@ -590,18 +591,7 @@ def test_conv2d_backward_peak_memory_stays_near_one_chunk_not_the_whole_im2col_b
 # NaN, ±inf and ±1e30: torch's values (inf·0 is NaN), and no NumPy RuntimeWarning, as torch prints none
 # ---------------------------------------------------------------------------------------------
 
-SPECIALS = (np.nan, np.inf, -np.inf, 1e30, -1e30)
 SPECIAL_RTOL = {np.float32: 1e-5, np.float64: 1e-12}
-
-
-def _special_array(shape, dtype, seed, fraction):
-    """Seeded normal values with exact zeros, and a `fraction` of them replaced by NaN, ±inf or ±1e30."""
-    rng = np.random.default_rng(seed)
-    a = rng.standard_normal(shape)
-    a[rng.random(shape) < 0.2] = 0.0
-    special = rng.random(shape) < fraction
-    a[special] = rng.choice(SPECIALS, special.sum())
-    return a.astype(dtype)
 
 
 def _finite_abs(a):
@@ -669,9 +659,9 @@ def test_conv2d_matches_torch_on_nan_inf_and_1e30_silently(cfg, seed, fractions,
     if cfg.dtype == np.float32:  # torch's float32 kernels overflow 1e30·1e30 in their own order: one operand only
         fractions = tuple(f if i == special else 0.0 for i, f in enumerate(fractions))
     shapes = (cfg.input_shape, cfg.weight_shape, (cfg.C_out,))
-    x, w, b = (_special_array(s, cfg.dtype, seed + i, f) for i, (s, f) in enumerate(zip(shapes, fractions)))
+    x, w, b = (special_array(s, cfg.dtype, seed + i, f, zeros=0.2) for i, (s, f) in enumerate(zip(shapes, fractions)))
     out_shape = (cfg.N, cfg.C_out) + conv2d(np.zeros_like(x), np.zeros_like(w), **cfg.conv_kwargs()).shape[2:]
-    g = _special_array(out_shape, cfg.dtype, seed + 3, fractions[3])
+    g = special_array(out_shape, cfg.dtype, seed + 3, fractions[3], zeros=0.2)
     if any(cfg.pad4) and cfg.dtype == np.float32:  # see INF_TIMES_ZERO: torch's float32 skips padded zeros
         w[~np.isfinite(w)], g[~np.isfinite(g)] = 1e30, -1e30
     _check_like_torch(x, w, b, g, cfg.conv_kwargs())

@@ -10,29 +10,18 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import float_dtypes, seeds
+from strategies import SPECIALS, float_dtypes, seeds, special_array
 
 from nbutils.layers import activations as act
 from nbutils.layers import loss
 from nbutils.layers import pooling as pool
 from nbutils.layers.linear import Flatten, linear, linear_backward
 
-SPECIALS = (np.nan, np.inf, -np.inf, 1e30, -1e30)
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
 SLOPES = (0.0, 0.01, -0.5, 1.5, 1e30, np.inf, -np.inf, np.nan)
 # How many values are special: none, a few, most, or all (then whole rows are NaN, inf, or mixed infinities).
 fractions = st.sampled_from([0.0, 0.1, 0.5, 1.0])
 examples = settings(max_examples=25, deadline=None)
-
-
-def special_array(shape, dtype, seed, fraction):
-    """Seeded normal values with exact zeros, and a `fraction` of them replaced by NaN, ±inf or ±1e30."""
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(shape)
-    x[rng.random(shape) < 0.1] = 0.0
-    special = rng.random(shape) < fraction
-    x[special] = rng.choice(SPECIALS, special.sum())
-    return x.astype(dtype)
 
 
 def silently(call, *args, **kwargs):
