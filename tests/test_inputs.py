@@ -13,6 +13,7 @@ from nbutils.layers import (
     BatchNorm1d,
     BatchNorm2d,
     Conv2d,
+    CrossEntropyLoss,
     Dropout,
     Flatten,
     GroupNorm,
@@ -131,17 +132,17 @@ def test_a_single_number_is_refused_with_how_to_make_an_array(name, value):
         layer(value)
 
 
-@pytest.mark.parametrize("layer", [BatchNorm2d(3, dtype=F64), InstanceNorm2d(3, dtype=F64), GroupNorm(1, 3, dtype=F64)],
-                         ids=type)
+@pytest.mark.parametrize("layer", [BatchNorm2d(3, dtype=F64), InstanceNorm2d(3, dtype=F64), GroupNorm(1, 3, dtype=F64),
+                                   Conv2d(3, 4, 3, dtype=F64)], ids=type)
 def test_a_channels_last_input_gets_the_transpose_that_fixes_it(layer):
     x = random_array((2, 5, 5, 3))  # NHWC: the 3 channels sit on the last axis
     twin = {BatchNorm2d: torch.nn.BatchNorm2d(3), InstanceNorm2d: torch.nn.InstanceNorm2d(3, affine=True),
-            GroupNorm: torch.nn.GroupNorm(1, 3)}[type(layer)]
+            GroupNorm: torch.nn.GroupNorm(1, 3), Conv2d: torch.nn.Conv2d(3, 4, 3)}[type(layer)]
     with pytest.raises(Exception):  # noqa: B017  torch refuses it too, with some message
         twin(torch.tensor(x, dtype=torch.float32))
     with pytest.raises(ValueError, match=r"looks channels-last.*x\.transpose\(0, 3, 1, 2\)"):
         layer(x)
-    assert layer(x.transpose(0, 3, 1, 2)).shape == (2, 3, 5, 5)  # and the suggested fix works
+    assert layer(x.transpose(0, 3, 1, 2)).shape[:2] == (2, getattr(layer, "out_channels", 3))  # the fix works
 
 
 def test_a_plain_channel_mismatch_gets_no_channels_last_hint():
@@ -204,3 +205,10 @@ def test_state_dict_round_trips_with_torch_key_for_key_in_both_directions(name):
     assert not result.missing_keys and not result.unexpected_keys
     for k, v in theirs.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), mine[k], err_msg=k)
+
+
+@pytest.mark.parametrize("kind", ["masked", "matrix"])
+def test_cross_entropy_refuses_a_masked_or_matrix_target_naming_it(kind):
+    target = np.ma.masked_array([1, 0], mask=[0, 1]) if kind == "masked" else np.asmatrix([1, 0])
+    with pytest.raises(TypeError, match=r"target is a np\.(ma\.MaskedArray|matrix)"):
+        CrossEntropyLoss()(random_array((2, 3)), target)

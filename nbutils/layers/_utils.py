@@ -48,8 +48,8 @@ def _as_rng(rng):
     raise TypeError(f"rng must be None, an int seed or a np.random.Generator, got {type(rng).__name__}")
 
 
-def _check_float(x, name):
-    """Check that x is a float32 or float64 NumPy array of any shape (not a masked array or matrix); return it."""
+def _check_ndarray(x, name):
+    """Check that x is a plain NumPy array (not a number, a masked array or a matrix); return it."""
     if isinstance(x, (numbers.Number, np.generic)):
         raise TypeError(f"{name} must be a NumPy array, got a single number ({type(x).__name__} {x}): make an "
                         "array with np.full(shape, x, dtype=np.float32) in the shape the layer expects "
@@ -62,6 +62,12 @@ def _check_float(x, name):
                         "convert it with np.asarray(x)")
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name} must be a NumPy array, got {type(x).__name__}")
+    return x
+
+
+def _check_float(x, name):
+    """Check that x is a float32 or float64 NumPy array of any shape (not a masked array or matrix); return it."""
+    x = _check_ndarray(x, name)
     if x.dtype not in (np.float32, np.float64):
         raise TypeError(f"{name} must be float32 or float64, got dtype {x.dtype}")
     return x

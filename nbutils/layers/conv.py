@@ -2,7 +2,7 @@
 """Convolution: conv2d and Conv2d, forward and backward, with torch's arguments and rules."""
 import numpy as np
 
-from nbutils.layers._utils import _as_rng, _check_array, _check_same_dtype, _pair
+from nbutils.layers._utils import _as_rng, _check_array, _check_same_dtype, _nhwc_hint, _pair
 from nbutils.layers.base import Module
 
 
@@ -45,7 +45,7 @@ def _conv_args(input, weight, bias, stride, padding, dilation, groups):
         raise ValueError(f"weight must have at least one output channel, got shape {weight.shape}")
     if C != Cg * groups:
         raise ValueError(f"input has {C} channels but weight {weight.shape} with groups={groups} "
-                         f"expects {Cg * groups}")
+                         f"expects {Cg * groups}{_nhwc_hint(input, Cg * groups)}")
     if O % groups:
         raise ValueError(f"out_channels={O} (weight.shape[0]) must be divisible by groups={groups}")
     if bias is not None and bias.shape != (O,):

@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from nbutils.layers._utils import _check_float, _check_number
+from nbutils.layers._utils import _check_float, _check_ndarray, _check_number
 from nbutils.layers.activations import log_softmax
 from nbutils.layers.base import Module
 
@@ -26,6 +26,7 @@ def _ce_args(input, target, ignore_index, reduction):
         raise ValueError(f"input must be 2-D (N, C), one row of logits per sample, got shape {input.shape}{hint}")
     if not isinstance(target, np.ndarray):
         raise TypeError(f"target must be a NumPy array of class indices, got {type(target).__name__}")
+    _check_ndarray(target, "target")  # not a masked array or a matrix
     if target.dtype not in (np.int64, np.uint8):  # torch: "expected target dtype to be Long or Byte"
         hint = " (class probabilities are not supported)" if target.dtype.kind == "f" else ""
         raise TypeError(f"target must hold class indices as int64 (or uint8), as torch requires, got dtype "
