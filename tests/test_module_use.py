@@ -19,6 +19,7 @@ from nbutils.layers import (
     Sequential,
     Sigmoid,
 )
+from nbutils.layers.base import MAX_CONTEXTS
 from nbutils.layers.dropout import dropout_mask
 from nbutils.optim import SGD
 
@@ -180,10 +181,23 @@ def test_a_reused_input_buffer_raises_instead_of_a_wrong_gradient():
 
 
 def test_evaluation_forwards_do_not_pile_up_saved_contexts():
-    net = Sequential(Linear(3, 3), ReLU())
-    for _ in range(5):
+    net, alone = Sequential(Linear(3, 3), ReLU()), Sigmoid()
+    for _ in range(40):
         net(np.ones((2, 3), np.float32))
+        alone(np.ones((2, 3), np.float32))
     assert all(len(m._contexts) == 1 for m in [net, *net])
+    assert len(alone._contexts) == MAX_CONTEXTS
+
+
+def test_a_module_reused_in_hand_chained_calls_gets_torchs_gradients():
+    conv, act = Conv2d(3, 3, 3, padding=1, dtype=np.float64, rng=8), Sigmoid()
+    x, g = RNG.standard_normal((2, 3, 5, 5)), RNG.standard_normal((2, 3, 5, 5))
+    act(conv(act(x)))
+    grad_x = act.backward(conv.backward(act.backward(g)))
+    xt, t = torch.tensor(x, requires_grad=True), _twin_conv(conv)
+    torch.sigmoid(t(torch.sigmoid(xt))).backward(torch.from_numpy(g))
+    np.testing.assert_allclose(grad_x, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(conv.grads["weight"], t.weight.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("mode", ["False", 0, None])

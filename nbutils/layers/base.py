@@ -7,8 +7,9 @@ assigns `self.grads = {...}`. The base class makes that code behave like torch.n
   restores the latest unused one first. A module used twice in a Sequential (as torchvision's ResNet reuses its
   ReLU) back-propagates each use with its own saved arrays, because Sequential runs the backwards in reverse.
 - **Gradients accumulate** over backwards until `zero_grad()`, as in torch.
-- **A forward called from outside any other forward starts a new graph:** the contexts nobody went back through
-  are dropped, so evaluation forwards do not pile up.
+- **A container (a Sequential) called from outside any other forward starts a new graph:** the contexts nobody
+  went back through are dropped, so evaluation forwards do not pile up. A layer called on its own keeps its last
+  MAX_CONTEXTS unused forwards, so `act(conv(act(x)))` chained by hand goes back through both uses of `act`.
 - **backward without a forward to match** raises a RuntimeError that says what to do, and so does a saved input or
   output that was changed in place between forward and backward (torch raises for both).
 """
@@ -19,6 +20,7 @@ import zlib
 import numpy as np
 
 BUFFER_NAMES = ("running_mean", "running_var", "num_batches_tracked")  # updated by forward, never restored
+MAX_CONTEXTS = 16  # unused forwards a layer keeps; older ones are dropped, so forwards without backward stay bounded
 _forwards_running = 0  # forwards in progress, across all modules: 0 means the next forward is a top-level call
 
 
@@ -51,8 +53,8 @@ def _recording(forward):
         global _forwards_running
         if self.__dict__.get("_recording") is not None:  # super().forward() inside a subclass's forward
             return forward(self, *args, **kwargs)
-        if _forwards_running == 0:
-            self._forget()
+        if _forwards_running == 0 and self.children():
+            self._forget()  # a container called from outside starts a new graph
         self.__dict__["_recording"] = {}
         _forwards_running += 1
         try:
@@ -63,6 +65,7 @@ def _recording(forward):
             self.__dict__["_recording"] = None
         outputs = out if isinstance(out, tuple) else (out,)
         self._contexts.append(_Context(saved, _arrays(args) + _arrays(kwargs.values()) + _arrays(outputs)))
+        del self._contexts[:-MAX_CONTEXTS]
         return out
 
     return wrapper
