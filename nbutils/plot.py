@@ -484,3 +484,31 @@ def image_with_bars(img, values, title=None, highlight=None, mark=None, ylabel="
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# --- Chapter 1 diagrams (conceptual figures) ---
+# --- end of chapter 1 diagrams ---
+
+
+# --- Chapter 2 diagrams (conceptual figures) ---
+# --- end of chapter 2 diagrams ---
+
+
+# --- Chapter 3 diagrams (conceptual figures) ---
+# --- end of chapter 3 diagrams ---
+
+
+# --- Chapter 4 diagrams (conceptual figures) ---
+# --- end of chapter 4 diagrams ---
+
+
+# --- Chapter 5 diagrams (conceptual figures) ---
+# --- end of chapter 5 diagrams ---
+
+
+# --- Chapter 6 diagrams (conceptual figures) ---
+# --- end of chapter 6 diagrams ---
+
+
+# --- Chapter 7 diagrams (conceptual figures) ---
+# --- end of chapter 7 diagrams ---

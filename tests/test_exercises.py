@@ -8,7 +8,6 @@ import ast
 import dataclasses
 import importlib
 import inspect
-import runpy
 import signal
 import threading
 
@@ -16,44 +15,41 @@ import nbformat
 import numpy as np
 import pytest
 import torch
+from stubs import answer_file, answers, stub_cells, stubs
 
 from nbutils import export
-from nbutils.exercises import EXERCISES, Exercise, Mistake, check, register, solution
+from nbutils.exercises import EXERCISES, KINDS, Exercise, Mistake, check, outcome, register, solution
 from nbutils.exercises._core import NOT_DONE
 
-NAMES = sorted(EXERCISES)
+ALL_NAMES = sorted(EXERCISES)
+NAMES = [n for n in ALL_NAMES if EXERCISES[n].kind != "predict"]  # those answered by a function
+PREDICTIONS = [n for n in ALL_NAMES if EXERCISES[n].kind == "predict"]
 MISTAKES = [(name, i) for name in NAMES for i in range(len(EXERCISES[name].mistakes))]
 FLOAT_NAMES = [n for n in NAMES if EXERCISES[n].returns == "float"]
 INT_NAMES = [n for n in NAMES if EXERCISES[n].returns == "int"]
 
-ANSWERS = export.ROOT / "tests" / "answers"
-STUB = "raise NotImplementedError  # replace with your code"
-CHAPTERS = [p for p in export.notebooks() if STUB in p.read_text()]
+CHAPTERS = [p for p in export.notebooks() if stub_cells(p)]
 MODULE_OF_CHAPTER = {"01_convolution": "conv", "02_activations": "activations", "03_pooling": "pooling",
                      "04_dropout": "dropout", "05_normalization": "norm", "06_fc_vs_gap": "linear",
                      "07_capstone": "capstone"}
 
 
-def stubs(path):
-    """{name: stub function} for every exercise stub cell of a notebook."""
-    found = {}
-    for cell in nbformat.read(path, as_version=4).cells:
-        if cell.cell_type == "code" and STUB in cell.source:
-            namespace = {}
-            exec(compile(cell.source, str(path), "exec"), namespace)
-            (name,) = [n.name for n in ast.parse(cell.source).body if isinstance(n, ast.FunctionDef)]
-            found[name] = namespace[name]
-    return found
+def exercise_names(path):
+    """The exercises a notebook's stubs answer (a debug stub also defines <name>_bug, the bug's letter)."""
+    return sorted(n for n in stubs(path) if n in EXERCISES)
 
 
-def answers(stem):
-    """{name: function} for every top-level function of tests/answers/<stem>.py (a file, not a module)."""
-    path = ANSWERS / f"{stem}.py"
-    namespace = runpy.run_path(str(path))
-    return {k: v for k, v in namespace.items() if inspect.isfunction(v) and v.__code__.co_filename == str(path)}
+def judge(name, given):
+    """(passed, message) for the answers ``given`` ({name: value}) to exercise ``name``, whatever its kind."""
+    exercise = EXERCISES[name]
+    if exercise.kind == "predict":
+        return exercise.evaluate_prediction(given[name])
+    if exercise.kind == "debug":
+        return exercise.evaluate_debug(given[name], given.get(f"{name}_bug"))
+    return exercise.evaluate(given[name])
 
 
-ANSWERED = [(p.stem, name) for p in CHAPTERS for name in sorted(stubs(p))]
+ANSWERED = [(p.stem, name) for p in CHAPTERS for name in exercise_names(p)]
 
 
 def outputs_of(exercise, fn=None):
@@ -144,7 +140,7 @@ def test_a_function_with_other_arguments_is_told_to_keep_the_stubs_first_line():
 
 def test_solution_is_folded_in_a_details_element():
     html = solution("corr2d")._repr_html_()
-    assert html.startswith("<details>") and "<summary>" in html and "def corr2d" in html
+    assert html.startswith("<details") and "<summary>" in html and "def corr2d" in html
     assert "hidden" in repr(solution("corr2d"))
 
 
@@ -166,10 +162,40 @@ def test_reloading_a_chapters_module_registers_its_exercises_again():
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
 def test_each_notebooks_stubs_are_checked_by_its_own_chapters_exercises(path):
-    cells = [c.source.strip() for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
-    for name in stubs(path):
-        assert EXERCISES[name].solution.__module__ == f"nbutils.exercises.{MODULE_OF_CHAPTER[path.stem]}", name
-        assert f'check_exercise("{name}", {name})' in cells and f'solution("{name}")' in cells, name
+    lines = {line.strip() for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"
+             for line in c.source.splitlines()}
+    names = exercise_names(path)
+    assert set(stubs(path)) == set(names) | {f"{n}_bug" for n in names if EXERCISES[n].kind == "debug"}
+    module = f"nbutils.exercises.{MODULE_OF_CHAPTER[path.stem]}"
+    for name in names:
+        exercise = EXERCISES[name]
+        assert exercise.module == module, name
+        call = f'check_exercise("{name}", {name}, bug={name}_bug)' if exercise.kind == "debug" else \
+            f'check_exercise("{name}", {name})'
+        assert call in lines and f'solution("{name}")' in lines, name
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_a_debug_stub_shows_exactly_the_planted_bug(path):
+    shown = stubs(path)
+    for name in exercise_names(path):
+        if EXERCISES[name].kind == "debug":
+            assert inspect.getsource(shown[name]).strip() == inspect.getsource(EXERCISES[name].bug).strip(), name
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_every_chapter_has_exercises_of_all_four_kinds(path):
+    kinds = {EXERCISES[n].kind for n in exercise_names(path)}
+    assert kinds >= {"implement", "derive", "predict", "debug"}, f"{path.stem} lacks {sorted(set(KINDS) - kinds)}"
+
+
+@pytest.mark.parametrize("name", ALL_NAMES)
+def test_help_comes_in_steps_each_folded_on_its_own(name):
+    exercise = EXERCISES[name]
+    assert len(exercise.hints) >= 2 and all(h.strip() for h in exercise.hints), name
+    page = solution(name)._repr_html_()
+    assert page.count("<details") == len(exercise.hints) + 1 and "<details open" not in page
+    assert page.index("Hint 1") < page.index("Hint 2") < page.index("Solution to")
 
 
 # --- correct answers written from each chapter's text --------------------------------------------------------
@@ -182,8 +208,9 @@ def test_the_answers_file_answers_exactly_the_notebooks_stubs(path):
 def test_the_answers_keep_the_stubs_signatures_and_import_only_numpy_and_math(path):
     theirs = answers(path.stem)
     for name, stub in stubs(path).items():
-        assert inspect.signature(theirs[name]) == inspect.signature(stub), name
-    tree = ast.parse((ANSWERS / f"{path.stem}.py").read_text())
+        if callable(stub):
+            assert inspect.signature(theirs[name]) == inspect.signature(stub), name
+    tree = ast.parse(answer_file(path.stem).read_text())
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert imported <= {"numpy", "math"}
@@ -191,7 +218,7 @@ def test_the_answers_keep_the_stubs_signatures_and_import_only_numpy_and_math(pa
 
 @pytest.mark.parametrize("stem,name", ANSWERED)
 def test_a_correct_answer_written_from_the_chapters_text_passes(stem, name):
-    ok, message = EXERCISES[name].evaluate(answers(stem)[name])
+    ok, message = judge(name, answers(stem))
     assert ok, message
 
 
@@ -564,3 +591,51 @@ def test_the_mistakes_ignore_the_readers_numpy_error_settings():
     with np.errstate(all="raise"):
         ok, message = exercise.evaluate(replaying(outputs_of(exercise, naive.fn)))
     assert not ok and naive.hint in message
+
+
+# --- predictions and diagnoses ---------------------------------------------------------------------------------
+def _wrong_answers(exercise):
+    if exercise.choices:
+        return [k for k in exercise.choices if k != exercise.answer]
+    return [exercise.answer + 2 * exercise.tolerance + 1, -exercise.answer - 1]
+
+
+@pytest.mark.parametrize("name", PREDICTIONS)
+def test_a_prediction_is_judged_right_wrong_or_not_made(name):
+    exercise = EXERCISES[name]
+    assert exercise.evaluate_prediction(exercise.answer)[0]
+    for wrong in _wrong_answers(exercise):
+        ok, message = exercise.evaluate_prediction(wrong)
+        assert not ok and "Hint:" in message, message
+    ok, message = exercise.evaluate_prediction(None)
+    assert not ok and message.startswith("First"), message
+    assert not exercise.evaluate_prediction("zz")[0]
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if EXERCISES[n].kind == "debug"])
+def test_a_debug_exercise_needs_the_fix_and_the_bugs_name(name):
+    exercise = EXERCISES[name]
+    assert exercise.evaluate_debug(exercise.solution, exercise.answer)[0]
+    ok, message = exercise.evaluate_debug(exercise.bug, exercise.answer)
+    assert not ok and "still the planted bug" in message, message
+    ok, message = exercise.evaluate_debug(exercise.solution, None)
+    assert not ok and "passes" in message and "First choose" in message, message
+    for wrong in [k for k in exercise.choices if k != exercise.answer]:
+        assert not exercise.evaluate_debug(exercise.solution, wrong)[0]
+
+
+def test_outcome_fails_loudly_when_the_experiment_disagrees_with_the_answer():
+    numeric = Exercise("_outcome_number", None, [], kind="predict", answer=4, tolerance=0.5, hints=("a", "b"))
+    chosen = Exercise("_outcome_choice", None, [], kind="predict", choices={"a": "up", "b": "down"}, answer="b",
+                      hints=("a", "b"))
+    EXERCISES.update({e.name: e for e in (numeric, chosen)})
+    try:
+        outcome("_outcome_number", 4.4)
+        outcome("_outcome_choice", "b")
+        with pytest.raises(AssertionError, match="outside"):
+            outcome("_outcome_number", 5)
+        with pytest.raises(AssertionError, match="no longer holds"):
+            outcome("_outcome_choice", "a")
+    finally:
+        for e in (numeric, chosen):
+            EXERCISES.pop(e.name)

@@ -7,10 +7,10 @@ Each chapter's exercises live in a submodule (conv.py, ...); every submodule is 
 import importlib
 import pkgutil
 
-from nbutils.exercises._core import EXERCISES, Exercise, Mistake, check, register, solution
+from nbutils.exercises._core import EXERCISES, KINDS, STUB_MARKS, Exercise, Mistake, check, outcome, register, solution
 
 for _module in pkgutil.iter_modules(__path__):
     if not _module.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["EXERCISES", "Exercise", "Mistake", "check", "register", "solution"]
+__all__ = ["EXERCISES", "KINDS", "STUB_MARKS", "Exercise", "Mistake", "check", "outcome", "register", "solution"]

@@ -14,6 +14,18 @@ Every exercise judges an answer the same way:
   (``returns="int array"``), inputs left unchanged (``keep_inputs=True``), a ``ValueError`` on the inputs in
   ``refusals``.
 - The reference solution and the mistakes run under NumPy's default error settings, whatever the reader set.
+
+Four kinds of exercise (``Exercise.kind``):
+
+- ``"implement"``: write a function; judged on the cases as above.
+- ``"derive"``: derive a formula, enter it as a function; judged numerically the same way.
+- ``"predict"``: predict an experiment's outcome, a number (within ``tolerance``) or one of ``choices``, *before*
+  running it: ``check(name, prediction)``. The cell then runs the experiment and calls ``outcome(name, measured)``,
+  which shows the result and fails loudly if the experiment no longer agrees with the registered ``answer``.
+- ``"debug"``: a layer with a planted bug (``bug``, shown in the chapter as the stub) to find with the chapter's
+  checks, name among ``choices`` and fix: ``check(name, fixed_function, bug="b")``.
+
+Help comes in steps: ``solution(name)`` shows hint 1, hint 2 and the solution, each folded on its own.
 """
 
 import copy
@@ -34,6 +46,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 EXERCISES = {}
+KINDS = ("implement", "derive", "predict", "debug")
+STUB_MARKS = {  # how a chapter's stub cell for each kind is marked (tests swap in answers by these marks)
+    "implement": "raise NotImplementedError  # replace with your code",
+    "derive": "raise NotImplementedError  # replace with your code",
+    "predict": "= None  # your prediction",
+    "debug": "# a bug is planted in this function",
+}
 
 NOT_DONE = "Not done yet.\nReplace `raise NotImplementedError` with your code, then run this check again."
 TIME_LIMIT = 5.0  # seconds for all the cases of one check; the cases are small, a correct answer needs milliseconds
@@ -75,6 +94,11 @@ class Exercise:
     keep_inputs: the text says "do not change the inputs".
     refusals: cases on which the function must raise ``ValueError`` (``refusal_hint`` says why).
     alternatives: functions whose results are accepted too, case by case (another valid convention).
+    kind: one of KINDS. hints: the steps of help, weakest first (at least two), shown before the solution.
+    choices: for "predict" and "debug", {letter: what it says}; answer: the right letter (or, for a numeric
+    "predict", the number, accepted within ``tolerance``); choice_hints: {wrong letter: hint}.
+    bug: for "debug", the function with the planted bug, as the chapter shows it.
+    explanation: for "predict" and "debug", why the answer is right (shown with the solution).
     """
 
     name: str
@@ -91,7 +115,70 @@ class Exercise:
     refusal_hint: str = "raise a ValueError for this input."
     alternatives: list = field(default_factory=list)
     time_limit: float = TIME_LIMIT
+    kind: str = "implement"
+    hints: tuple = ()
+    choices: dict = field(default_factory=dict)
+    answer: object = None
+    tolerance: float = 0.0
+    choice_hints: dict = field(default_factory=dict)
+    bug: object = None
+    explanation: str = ""
+    module: str = field(default="", init=False, compare=False)  # where it was registered: its chapter's module
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"kind={self.kind!r} must be one of {', '.join(KINDS)}")
+        if self.kind in ("predict", "debug") and self.choices and self.answer not in self.choices:
+            raise ValueError(f"answer={self.answer!r} must be one of the choices {', '.join(self.choices)}")
+        if self.kind == "debug":
+            if not callable(self.bug):
+                raise ValueError("a debug exercise needs bug=, the function with the planted bug")
+            self.mistakes = [Mistake(self.bug, "this is still the planted bug. Compare it with torch on the "
+                                               "chapter's checks, find the line that differs, and fix it.")
+                             ] + list(self.mistakes)
+
+    # --- predictions and diagnoses -------------------------------------------------------------------
+    def _options(self):
+        return ", ".join(f'"{k}"' for k in self.choices)
+
+    def judge_choice(self, given, asked):
+        """(passed, message) for a chosen letter (a prediction, or the name of a planted bug)."""
+        if given is None or given is Ellipsis:
+            return False, f"First choose: set {asked} to one of {self._options()}, then run the check again."
+        key = str(given).strip().lower().strip("()") if isinstance(given, str) else given
+        if key not in self.choices:
+            return False, f"{given!r} is not one of the choices. Choose one of {self._options()}."
+        if key != self.answer:
+            hint = self.choice_hints.get(key, self.hints[0] if self.hints else "look again.")
+            return False, f"Not ({key}). Hint: {hint}"
+        return True, f"Right: ({key}) {self.choices[key]}"
+
+    def judge_number(self, given):
+        """(passed, message) for a numeric prediction."""
+        if given is None or given is Ellipsis:
+            return False, "First predict: set your prediction to a number, then run the check again."
+        if isinstance(given, bool) or not isinstance(given, int | float | np.integer | np.floating):
+            return False, f"Predict a number (an int or a float), not {_what(given)}."
+        if abs(float(given) - float(self.answer)) <= self.tolerance:
+            return True, f"Right: {_num(given)}"
+        hint = self.hints[0] if self.hints else "work it through once more."
+        return False, f"Not {_num(given)}. Hint: {hint}"
+
+    def evaluate_prediction(self, given):
+        ok, message = self.judge_choice(given, "your prediction") if self.choices else self.judge_number(given)
+        if ok:
+            return True, f"✓ {self.name}: {message}. The experiment below shows it."
+        return False, message + ("" if given is None else "\nThe experiment below runs anyway: see what happens.")
+
+    def evaluate_debug(self, fn, bug):
+        fixed, fix_message = self.evaluate(fn)
+        named, name_message = self.judge_choice(bug, "bug=")
+        if fixed and named:
+            return True, f"✓ {self.name}: fixed, and the bug named. {name_message}."
+        fix_part = "The fix passes every case." if fixed else f"The fix: {fix_message}"
+        name_part = f"The bug's name: {name_message}" if not named else f"The bug's name is right: {name_message}."
+        return False, f"{fix_part}\n{name_part}"
 
     # --- judging -----------------------------------------------------------------------------------
     def evaluate(self, fn):
@@ -567,6 +654,8 @@ def _clip(text, n=200):
 
 # --- the registry ---------------------------------------------------------------------------------------
 def _origin(exercise):
+    if exercise.solution is None:  # a prediction has no function: its answer identifies it
+        return f"prediction {exercise.answer!r} among {sorted(exercise.choices)}"
     fn = exercise.solution
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}"
 
@@ -577,6 +666,7 @@ def register(exercise):
     if old is not None and _origin(old) != _origin(exercise):  # the same origin is a module being reloaded
         raise ValueError(f"two exercises are called {exercise.name!r}: one solved by {_origin(old)}, one by "
                          f"{_origin(exercise)}. Exercise names must be unique; rename one.")
+    exercise.module = inspect.currentframe().f_back.f_globals.get("__name__", "")
     EXERCISES[exercise.name] = exercise
     return exercise
 
@@ -587,26 +677,65 @@ def _unknown(name):
     return f"There is no exercise called {name!r}.{guess} The exercises are: {', '.join(sorted(EXERCISES))}."
 
 
-def check(name, fn):
-    """Check the reader's function for exercise ``name`` and print a verdict with a hint."""
+def check(name, answer, bug=None):
+    """Check the reader's answer to exercise ``name`` and print a verdict with a hint.
+
+    answer: a function (implement, derive, debug) or a prediction (predict); bug: for debug, the bug's letter.
+    """
     if name not in EXERCISES:
         print(_unknown(name))
         return
-    print(EXERCISES[name].evaluate(fn)[1])
+    exercise = EXERCISES[name]
+    if exercise.kind == "predict":
+        print(exercise.evaluate_prediction(answer)[1])
+    elif exercise.kind == "debug":
+        print(exercise.evaluate_debug(answer, bug)[1])
+    else:
+        print(exercise.evaluate(answer)[1])
+
+
+def outcome(name, measured):
+    """After a "predict" exercise's experiment: show what it measured; fail if it disagrees with the answer."""
+    exercise = EXERCISES[name]
+    if exercise.choices:
+        if measured != exercise.answer:
+            raise AssertionError(f"{name}: the experiment gave ({measured}), but the registered answer is "
+                                 f"({exercise.answer}). The chapter's claim no longer holds on this machine.")
+        print(f"The experiment says ({measured}): {exercise.choices[measured]}")
+    else:
+        if not abs(float(measured) - float(exercise.answer)) <= exercise.tolerance:
+            raise AssertionError(f"{name}: the experiment measured {_num(measured)}, outside "
+                                 f"{_num(exercise.answer)} ± {_num(exercise.tolerance)}.")
+        print(f"The experiment measured {_num(measured)}.")
+
+
+def _inline(text):
+    """Plain text with `code` spans, as HTML."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
 
 
 class Solution:
-    """A solution that stays folded until the reader opens it (HTML <details>, in Jupyter and in the book)."""
+    """Help in steps: hint 1, hint 2, ..., then the solution, each folded on its own until the reader opens it.
 
-    def __init__(self, name, source):
-        self.name, self.source = name, source
+    Shown as HTML <details>, which open the same way in Jupyter and in the built book, with no kernel.
+    """
+
+    def __init__(self, name, source, hints=(), answer=""):
+        self.name, self.source, self.hints, self.answer = name, source, tuple(hints), answer
 
     def _repr_html_(self):
-        return (f"<details><summary>Show the solution to <code>{html.escape(self.name)}</code></summary>"
-                f"<pre><code>{html.escape(self.source)}</code></pre></details>")
+        name = html.escape(self.name)
+        steps = [f'<details class="exercise-help"><summary>Hint {i} for <code>{name}</code></summary>'
+                 f"<p>{_inline(h)}</p></details>" for i, h in enumerate(self.hints, 1)]
+        answer = f"<p>{_inline(self.answer)}</p>" if self.answer else ""
+        code = f"<pre><code>{html.escape(self.source)}</code></pre>" if self.source else ""
+        steps.append(f'<details class="exercise-help"><summary>Solution to <code>{name}</code></summary>'
+                     f"{answer}{code}</details>")
+        return "".join(steps)
 
     def __repr__(self):
-        return f"Solution to {self.name!r} hidden; display it in Jupyter and click to open, or print(.source)."
+        return (f"{len(self.hints)} hints and the solution to {self.name!r}, hidden; display this in Jupyter and "
+                f"click each to open, or print(.hints) and print(.source).")
 
 
 def solution(name):
@@ -614,4 +743,11 @@ def solution(name):
     if name not in EXERCISES:
         print(_unknown(name))
         return None
-    return Solution(name, textwrap.dedent(inspect.getsource(EXERCISES[name].solution)))
+    exercise = EXERCISES[name]
+    source = textwrap.dedent(inspect.getsource(exercise.solution)) if callable(exercise.solution) else ""
+    answer = exercise.explanation
+    if exercise.choices:
+        answer = f"({exercise.answer}) {exercise.choices[exercise.answer]}. {answer}".strip()
+    elif exercise.kind == "predict":
+        answer = f"{_num(exercise.answer)}. {answer}".strip()
+    return Solution(name, source, exercise.hints, answer)
