@@ -8,6 +8,7 @@ The names a stub cell defines (functions and assigned names) are the names its a
 """
 
 import ast
+import linecache
 import runpy
 from pathlib import Path
 
@@ -44,8 +45,10 @@ def stubs(path):
     """{name: value} for every name the notebook's stub cells define (functions, predictions, bug letters)."""
     found = {}
     for cell, names in stub_cells(path):
-        namespace = {}
-        exec(compile(cell.source, str(path), "exec"), namespace)
+        namespace, filename = {}, f"<{path.stem} cell {cell.get('id')}>"
+        # so that inspect.getsource finds the cell's text (a debug stub is compared with the planted bug's source)
+        linecache.cache[filename] = (len(cell.source), None, cell.source.splitlines(True), filename)
+        exec(compile(cell.source, filename, "exec"), namespace)
         found.update({n: namespace[n] for n in names})
     return found
 
