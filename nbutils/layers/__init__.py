@@ -4,13 +4,17 @@ One module per chapter topic, each generated from its chapter's `#| export` cell
 """
 
 from nbutils.layers.activations import (
+    GELU,
     LeakyReLU,
     LogSoftmax,
     PReLU,
     ReLU,
     RReLU,
     Sigmoid,
+    SiLU,
     Softmax,
+    gelu,
+    gelu_backward,
     leaky_relu,
     leaky_relu_backward,
     log_softmax,
@@ -24,6 +28,8 @@ from nbutils.layers.activations import (
     rrelu_noise,
     sigmoid,
     sigmoid_backward,
+    silu,
+    silu_backward,
     softmax,
     softmax_backward,
 )
@@ -76,6 +82,7 @@ __all__ = [
     "LeakyReLU", "LogSoftmax", "PReLU", "RReLU", "ReLU", "Sigmoid", "Softmax", "leaky_relu", "leaky_relu_backward",
     "log_softmax", "log_softmax_backward", "prelu", "prelu_backward", "relu", "relu_backward", "rrelu",
     "rrelu_backward", "rrelu_noise", "sigmoid", "sigmoid_backward", "softmax", "softmax_backward",
+    "GELU", "SiLU", "gelu", "gelu_backward", "silu", "silu_backward",
     "AdaptiveAvgPool2d", "AvgPool2d", "MaxPool2d", "adaptive_avg_pool2d", "adaptive_avg_pool2d_backward",
     "avg_pool2d", "avg_pool2d_backward", "max_pool2d", "max_pool2d_backward", "pool_output_size", "Dropout",
     "Dropout2d", "apply_dropout_mask", "dropout", "dropout2d", "dropout_backward", "dropout_mask", "BatchNorm1d",
