@@ -487,10 +487,172 @@ def image_with_bars(img, values, title=None, highlight=None, mark=None, ylabel="
 
 
 # --- Chapter 1 diagrams (conceptual figures) ---
+TAP_COLORS = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#9c755f", "#ff9da7"]
+
+
+def conv_matrix(dense, taps, title=None):
+    """A convolution written as a dense layer: the kernel, and the matrix whose entries are its taps.
+
+    taps: the (kh, kw) kernel's shape; dense: an int matrix (outputs, inputs) holding the tap number + 1 of each
+    entry (0 where the output does not read that input). Each tap keeps its colour wherever it appears.
+    """
+    from matplotlib.colors import ListedColormap
+
+    kh, kw = taps
+    n_out, n_in = dense.shape
+    cmap = ListedColormap(["white"] + TAP_COLORS[: kh * kw])
+    fig, (a0, a1) = plt.subplots(1, 2, figsize=(8.4, 2.9), gridspec_kw={"width_ratios": [1, 5.2]})
+    a0.imshow(np.arange(1, kh * kw + 1).reshape(kh, kw), cmap=cmap, vmin=0, vmax=kh * kw)
+    for i, j in np.ndindex(kh, kw):
+        a0.text(j, i, f"w{i}{j}", ha="center", va="center", fontsize=9, color="white")
+    a0.set_title(f"kernel {kh}×{kw}", fontsize=10)
+    a1.imshow(dense, cmap=cmap, vmin=0, vmax=kh * kw, aspect="equal")
+    for ax, (H, W) in ((a0, taps), (a1, dense.shape)):
+        ax.set_xticks(np.arange(-0.5, W, 1), minor=True)
+        ax.set_yticks(np.arange(-0.5, H, 1), minor=True)
+        ax.grid(which="minor", color="#dddddd", lw=0.5)
+        ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    a1.set_xlabel(f"{n_in} input pixels", fontsize=9)
+    a1.set_ylabel(f"{n_out} outputs", fontsize=9)
+    a1.set_title(title or f"the same layer as a {n_out}×{n_in} dense matrix", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _box(ax, x, y, w, h, d, color, edge="#555555", lw=0.8, alpha=1.0, depth=(0.5, 0.35), z=1):
+    """A cuboid in oblique projection: front face w×h at (x, y) (lower left), depth d into the page."""
+    from matplotlib.patches import Polygon
+
+    dx, dy = depth[0] * d, depth[1] * d
+    faces = [[(x, y), (x + w, y), (x + w, y + h), (x, y + h)],                     # front
+             [(x, y + h), (x + w, y + h), (x + w + dx, y + h + dy), (x + dx, y + h + dy)],  # top
+             [(x + w, y), (x + w + dx, y + dy), (x + w + dx, y + h + dy), (x + w, y + h)]]  # side
+    for shade, f in zip((1.0, 0.8, 0.65), faces):
+        rgb = np.array(plt.matplotlib.colors.to_rgb(color)) * shade + (1 - shade) * 0.15
+        ax.add_patch(Polygon(f, closed=True, facecolor=np.clip(rgb, 0, 1), edgecolor=edge, lw=lw, alpha=alpha,
+                             zorder=z))
+
+
+def conv_volumes(C=3, H=6, W=6, k=3, filters=3, size=(9.8, 3.3)):
+    """Multi-channel convolution as volumes: input (C, H, W), filters (C, k, k), one output channel per filter."""
+    Ho, Wo = H - k + 1, W - k + 1
+    colors = ["#e6a03c", "#59a14f", "#b07aa1", "#76b7b2"][:filters]
+    fig, axes = plt.subplots(1, 2, figsize=size)
+    style = dict(fontsize=9, ha="center", va="top", color="#333333")
+    dx = 0.5 * C  # how far a depth of C shifts to the right
+    for ax, n in zip(axes, (1, filters)):
+        _box(ax, 0, 0, W, H, C, "#c6dbef")  # the input volume
+        _box(ax, 0, H - k, k, k, C, "white", edge=HIGHLIGHT, lw=2, alpha=0.45, z=2)  # the window of output (0, 0)
+        ax.text((W + dx) / 2, -0.6, f"input ({C}, {H}, {W})", **style)
+        x_f = W + dx + 1.6
+        ax.text(x_f - 0.8, H / 2, "⋆", fontsize=24, ha="center", va="center")
+        gap, total = 0.9, n * k + (n - 1) * 0.9
+        for f in range(n):  # the filters, one above the other
+            _box(ax, x_f, H / 2 + total / 2 - (f + 1) * k - f * gap, k, k, C, colors[f])
+        ax.text(x_f + (k + dx) / 2, min(-0.6, H / 2 - total / 2 - 0.4),
+                f"{n} filter{'s' if n > 1 else ''}\n({C}, {k}, {k}) each" if n > 1 else f"filter ({C}, {k}, {k})",
+                **style)
+        x_o = x_f + k + dx + 1.7
+        ax.text(x_o - 0.85, H / 2, "=", fontsize=15, ha="center", va="center")
+        y_o = (H - Ho) / 2
+        for f in reversed(range(n)):  # the output channels, front to back: channel f is f slices deep
+            _box(ax, x_o + 0.5 * f, y_o + 0.35 * f, Wo, Ho, 1, colors[f], z=3 + n - f)
+        ax.add_patch(Rectangle((x_o, y_o + Ho - 1), 1, 1, fill=False, edgecolor=HIGHLIGHT, lw=2, zorder=10))
+        ax.text(x_o + (Wo + 0.5 * n) / 2, -0.6, f"output ({n}, {Ho}, {Wo})", **style)
+        ax.set_xlim(-0.4, x_o + Wo + 0.5 * n + 0.4)
+        ax.set_ylim(-2.2, max(H + 0.35 * C, H / 2 + total / 2 + 0.35 * C) + 0.3)
+        ax.set_aspect("equal")
+        ax.set_axis_off()
+        ax.set_title("one filter reads all channels → one output channel" if n == 1 else
+                     f"{n} filters → {n} output channels", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def im2col_diagram(H=3, W=3, k=2, cols=None):
+    """Which input cells become which column: a tiny one-channel input, its windows and the im2col matrix.
+
+    cols: the (k·k, H_out·W_out) matrix of input cell numbers (row = kernel tap, column = output position),
+    e.g. from _im2col on np.arange(H·W); computed here by the definition when None.
+    """
+    Ho, Wo = H - k + 1, W - k + 1
+    if cols is None:
+        cols = np.array([[(i + u) * W + (j + v) for i in range(Ho) for j in range(Wo)]
+                         for u in range(k) for v in range(k)])
+    cols = np.asarray(cols, dtype=int)
+    cell_colors = plt.get_cmap("Pastel1" if H * W <= 9 else "tab20")(np.arange(H * W) % 20)
+    window_colors = TAP_COLORS[: Ho * Wo]
+    names = [chr(ord("a") + n) for n in range(H * W)]
+    fig, (a0, a1, a2) = plt.subplots(1, 3, figsize=(9.2, 3.1), gridspec_kw={"width_ratios": [1, 1.25, 1.25]})
+
+    def cells(ax, labels, colors, shape):
+        R, K = shape
+        for (i, j), lab in np.ndenumerate(np.asarray(labels).reshape(R, K)):
+            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=colors[i * K + j], edgecolor="white", lw=1.5))
+            ax.text(j, i, lab, ha="center", va="center", fontsize=11)
+        ax.set_xlim(-0.7, K - 0.3)
+        ax.set_ylim(R - 0.3, -0.7)
+        ax.set_aspect("equal")
+        ax.set_axis_off()
+
+    cells(a0, names, cell_colors, (H, W))
+    for n, (i, j) in enumerate(np.ndindex(Ho, Wo)):                      # each window, inset a little
+        inset = 0.08 + 0.06 * n
+        a0.add_patch(Rectangle((j - 0.5 + inset, i - 0.5 + inset), k - 2 * inset, k - 2 * inset, fill=False,
+                               edgecolor=window_colors[n], lw=2.2))
+    a0.set_title(f"input {H}×{W}, {Ho * Wo} windows {k}×{k}", fontsize=10)
+    cells(a1, [names[c] for c in cols.ravel()], [cell_colors[c] for c in cols.ravel()], cols.shape)
+    for n in range(Ho * Wo):                                             # each column, outlined like its window
+        a1.add_patch(Rectangle((n - 0.45, -0.45), 0.9, cols.shape[0] - 0.1, fill=False, edgecolor=window_colors[n],
+                               lw=2.2))
+        a1.text(n, -0.75, f"y{n // Wo}{n % Wo}", ha="center", va="bottom", fontsize=9, color=window_colors[n])
+    for t in range(cols.shape[0]):
+        a1.text(-0.75, t, f"w{t // k}{t % k}", ha="right", va="center", fontsize=9, color="#333333")
+    a1.set_ylim(cols.shape[0] - 0.3, -1.2)
+    a1.set_xlim(-1.4, cols.shape[1] - 0.3)
+    a1.set_title("cols: one column per window", fontsize=10)
+    a2.set_axis_off()
+    taps = "  ".join(f"w{t // k}{t % k}" for t in range(k * k))
+    outs = "  ".join(f"y{n // Wo}{n % Wo}" for n in range(Ho * Wo))
+    a2.text(0.5, 0.62, f"[ {taps} ]  @  cols", ha="center", va="center", fontsize=10, family="monospace")
+    a2.text(0.5, 0.45, "=", ha="center", va="center", fontsize=12)
+    a2.text(0.5, 0.28, f"[ {outs} ]", ha="center", va="center", fontsize=10, family="monospace")
+    a2.set_title("the weights as a row: one product", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 # --- end of chapter 1 diagrams ---
 
 
 # --- Chapter 2 diagrams (conceptual figures) ---
+def descent_paths(paths, target, titles=None, size=(3.4, 3.2)):
+    """One panel per weight path {label: (steps + 1, 2) array}: gradient descent in the plane of two weights.
+
+    The path starts at the first row (a grey dot) and the target weights are a star in the highlight colour; both
+    panels share their limits, so the two paths compare at a glance.
+    """
+    points = np.concatenate([np.asarray(p) for p in paths.values()] + [np.asarray([target])])
+    pad = 0.15 * np.ptp(points, axis=0).max()
+    lo, hi = points.min(axis=0) - pad, points.max(axis=0) + pad
+    fig, axes = plt.subplots(1, len(paths), figsize=(size[0] * len(paths), size[1]), squeeze=False)
+    for k, (ax, (label, p)) in enumerate(zip(axes[0], paths.items())):
+        p = np.asarray(p)
+        ax.plot(p[:, 0], p[:, 1], "-o", color="#4c72b0", ms=2.5, lw=1.2)
+        ax.plot(*p[0], "o", color="#888888", ms=6)
+        ax.plot(*target, "*", color=HIGHLIGHT, ms=14)
+        ax.set_xlim(lo[0], hi[0])
+        ax.set_ylim(lo[1], hi[1])
+        ax.set_aspect("equal")
+        ax.axhline(0, color="#999999", lw=0.8, zorder=0)
+        ax.axvline(0, color="#999999", lw=0.8, zorder=0)
+        ax.set_xlabel("weight 1")
+        if k == 0:
+            ax.set_ylabel("weight 2")
+        ax.grid(alpha=0.3)
+        ax.set_title(titles[k] if titles else label, fontsize=9)
+    fig.tight_layout()
+    return fig
 # --- end of chapter 2 diagrams ---
 
 
@@ -499,14 +661,177 @@ def image_with_bars(img, values, title=None, highlight=None, mark=None, ylabel="
 
 
 # --- Chapter 4 diagrams (conceptual figures) ---
+def network(ax, sizes, keep=None, title=None, kept_label=None, layer_labels=None):
+    """One fully connected network on `ax`: a column of units per layer, every kept unit wired to the next layer's.
+
+    keep: one bool array per layer (None for a layer, or for all of them: every unit kept). A dropped unit is drawn
+    grey and crossed out in the highlight colour, and its connections are left out. kept_label (e.g. "×2") is
+    written in the kept units of the layers that have a mask.
+    """
+    from matplotlib.collections import LineCollection, PatchCollection  # here: chapter 4's section only
+    from matplotlib.patches import Circle
+
+    L, dx, r = len(sizes), 1.7, 0.3  # layers, distance between layers, unit radius (units are 1 apart)
+    masked = [k is not None for k in (keep or [None] * L)]
+    keep = [np.ones(n, bool) if k is None else np.asarray(k, bool) for n, k in zip(sizes, keep or [None] * L)]
+    pos = [[(dx * x, (n - 1) / 2 - i) for i in range(n)] for x, n in enumerate(sizes)]
+    wires = [(a, b) for l in range(L - 1) for a, k0 in zip(pos[l], keep[l]) for b, k1 in zip(pos[l + 1], keep[l + 1])
+             if k0 and k1]
+    ax.add_collection(LineCollection(wires, colors="#8c8c8c", linewidths=0.7, zorder=1))  # one artist: fast
+    units = [(xy, k, has_mask) for layer, kept, has_mask in zip(pos, keep, masked) for xy, k in zip(layer, kept)]
+    ax.add_collection(PatchCollection([Circle(xy, r) for xy, _, _ in units], zorder=2, linewidths=1.2,
+                                      facecolors=["#c6dbef" if k else "#f0f0f0" for _, k, _ in units],
+                                      edgecolors=["#4a7db3" if k else "#c8c8c8" for _, k, _ in units]))
+    d = 0.7 * r
+    crosses = [seg for (x, y), k, _ in units if not k
+               for seg in (((x - d, y - d), (x + d, y + d)), ((x - d, y + d), (x + d, y - d)))]
+    ax.add_collection(LineCollection(crosses, colors=HIGHLIGHT, linewidths=1.8, zorder=3))
+    for (x, y), k, has_mask in units:
+        if k and has_mask and kept_label:
+            ax.text(x, y, kept_label, ha="center", va="center", fontsize=6.5, zorder=3)
+    top = (max(sizes) - 1) / 2
+    for x, label in enumerate(layer_labels or []):
+        ax.text(dx * x, -top - 0.55, label, ha="center", va="top", fontsize=7.5, color="#555555")
+    ax.set_xlim(-0.5, dx * (L - 1) + 0.5)
+    ax.set_ylim(-top - (1.1 if layer_labels else 0.5), top + 0.5)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=9.5)
+    return ax
+
+
+def thinned_networks(sizes, masks, titles=None, between=None, after=None, size=2.0, **kwargs):
+    """A row of networks of the layer `sizes`, one per entry of `masks` (see `network`); returns the Figure.
+
+    between: a short text in a gap after the first panel (e.g. "≈ average of", when the first panel is the full
+    network and the others are thinned versions of it); after: a text after the last panel (e.g. "…").
+    kwargs go to `network` (kept_label, layer_labels).
+    """
+    gap, tail = 0.45 if between else 0, 0.3 if after else 0  # widths of the text columns, in panels
+    ratios = [1] + ([gap] if between else []) + [1] * (len(masks) - 1) + ([tail] if after else [])
+    fig, axes = plt.subplots(1, len(ratios), figsize=(size * sum(ratios), size), squeeze=False,
+                             gridspec_kw={"width_ratios": ratios})
+    axes = list(axes[0])
+    texts = [(axes.pop(1), between, 10, HIGHLIGHT)] if between else []
+    texts += [(axes.pop(), after, 12, "black")] if after else []
+    for ax, text, fontsize, color in texts:
+        ax.set_axis_off()
+        ax.text(0.5, 0.45, text, ha="center", va="center", fontsize=fontsize, color=color, transform=ax.transAxes)
+    for k, (ax, keep) in enumerate(zip(axes, masks)):
+        network(ax, sizes, keep, titles[k] if titles else None, **kwargs)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.87, wspace=0.15)
+    return fig
+
+
 # --- end of chapter 4 diagrams ---
 
 
 # --- Chapter 5 diagrams (conceptual figures) ---
+def bn_backward_graph(size=(9.6, 4.6)):
+    """Batch norm's computation graph for one channel, with the three paths by which ∂L/∂x flows back to x.
+
+    Grey arrows are the forward pass; the coloured ones run backward, each labelled with its term of
+    ∂L/∂x_j = r·(ĝ_j − mean(ĝ) − x̂_j·mean(ĝ·x̂)), where ĝ = γ·∂L/∂y and r = 1/√(σ² + ε). Returns the Figure.
+    Plain Unicode text, no mathtext, and a fixed layout: the figure renders in a fraction of a second.
+    """
+    from matplotlib.patches import FancyArrowPatch
+
+    fig, ax = plt.subplots(figsize=size)
+    nodes = {"x": (0.0, 0.0), "μ": (2.6, 1.55), "σ²": (2.6, -1.55), "x̂": (5.2, 0.0), "y": (7.2, 0.0),
+             "γ, β": (7.2, 1.55), "L": (9.0, 0.0)}
+    formulas = {"μ": ("mean(x)", 0, 0.55), "σ²": ("mean((x − μ)²)", 0, -0.58), "x̂": ("(x − μ)·r", 0.45, -0.62),
+                "y": ("γ·x̂ + β", 0, -0.55)}
+    for name, (x, y) in nodes.items():
+        ax.text(x, y, name, ha="center", va="center", fontsize=15, zorder=3,
+                bbox=dict(boxstyle="circle,pad=0.35" if len(name) < 3 else "round,pad=0.35", fc="white",
+                          ec="#333333", lw=1.3))
+        if name in formulas:
+            text, dx, dy = formulas[name]
+            ax.text(x + dx, y + dy, text, ha="center", va="center", fontsize=10, color="#555555")
+
+    def arrow(a, b, color, rad=0.0, lw=1.2, ls="-", shrink=19):
+        ax.add_patch(FancyArrowPatch(nodes[a], nodes[b], connectionstyle=f"arc3,rad={rad}", arrowstyle="-|>",
+                                     mutation_scale=13, color=color, lw=lw, ls=ls, shrinkA=shrink, shrinkB=shrink,
+                                     zorder=2))
+
+    for a, b in [("x", "μ"), ("x", "σ²"), ("x", "x̂"), ("μ", "x̂"), ("σ²", "x̂"), ("x̂", "y"), ("γ, β", "y"),
+                 ("y", "L")]:
+        arrow(a, b, "#aaaaaa")  # the forward pass
+    arrow("μ", "σ²", "#aaaaaa", ls=":")
+    ax.text(2.5, -0.5, "adds 0: Σ(x − μ) = 0", ha="right", va="center", fontsize=8, color="#777777")
+    arrow("L", "y", "#333333", rad=0.4, lw=2.2)
+    arrow("y", "x̂", "#333333", rad=0.4, lw=2.2)
+    ax.text(6.2, 0.78, "ĝ = γ·∂L/∂y", ha="center", va="center", fontsize=10, color="#333333",
+            bbox=dict(fc="white", ec="none", pad=1))
+    paths = [  # (label, colour, backward hops (from, to, curvature), label position)
+        ("1. directly through x̂:  r·ĝⱼ", HIGHLIGHT, [("x̂", "x", 0.3)], (2.6, 0.98)),
+        ("2. through μ:  − r·mean(ĝ)", SET_COLORS[0], [("x̂", "μ", 0.25), ("μ", "x", 0.25)], (1.1, 2.5)),
+        ("3. through σ²:  − r·x̂ⱼ·mean(ĝ·x̂)", SET_COLORS[1], [("x̂", "σ²", -0.25), ("σ²", "x", -0.25)],
+         (1.1, -2.55)),
+    ]
+    for label, color, hops, (tx, ty) in paths:
+        for a, b, rad in hops:
+            arrow(a, b, color, rad=rad, lw=2.4)
+        ax.text(tx, ty, label, ha="center", va="center", fontsize=11, color=color,
+                bbox=dict(fc="white", ec="none", pad=1))
+    ax.text(4.5, -3.35, "∂L/∂xⱼ = the sum of the three paths = r·(ĝⱼ − mean(ĝ) − x̂ⱼ·mean(ĝ·x̂))", ha="center",
+            va="center", fontsize=12)
+    ax.set_xlim(-0.8, 9.7)
+    ax.set_ylim(-3.7, 2.95)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.set_title("batch norm on one channel: forward (grey), and the three ways back to x", fontsize=11)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.93)  # fixed: no tight_layout pass
+    return fig
+
+
 # --- end of chapter 5 diagrams ---
 
 
 # --- Chapter 6 diagrams (conceptual figures) ---
+def _cells(ax, x0, y0, n, color="#dce6f2"):
+    """An n×n block of square cells with its top-left corner at (x0, y0) (y grows downwards)."""
+    for i in range(n):
+        for j in range(n):
+            ax.add_patch(Rectangle((x0 + j, y0 + i), 1, 1, facecolor=color, edgecolor="white", lw=1.2))
+
+
+def head_as_conv(kernel=4, map_sizes=(4, 6), channels=64, classes=10, size=(9.2, 3.0)):
+    """A dense head recast as a kernel×kernel convolution, on the map it was built for and on a larger one.
+
+    Each panel: the feature map (one face of the C channels), the kernel's first and last placements (solid and
+    dashed), an arrow, and the score map those placements fill.
+    """
+    fig, axes = plt.subplots(1, len(map_sizes), figsize=size, squeeze=False,
+                             gridspec_kw={"width_ratios": [m + 2 + m - kernel + 1 for m in map_sizes]})
+    for ax, m in zip(axes[0], map_sizes):
+        out = m - kernel + 1
+        _cells(ax, 0, 0, m)
+        for k in range(3, 0, -1):  # the channels behind, as offset faces
+            ax.add_patch(Rectangle((0.18 * k, -0.18 * k), m, m, facecolor="white", edgecolor="#9aa9bd", lw=0.8,
+                                   zorder=0))
+        x_out, y_out = m + 1.6, (m - out) / 2
+        _cells(ax, x_out, y_out, out, color="#f2e1c9")
+        places = [(0, 0)] + ([(out - 1, out - 1)] if out > 1 else [])
+        for (i, j), style in zip(places, ["-", "--"]):
+            ax.add_patch(Rectangle((j, i), kernel, kernel, fill=False, edgecolor=HIGHLIGHT, lw=2.4, ls=style))
+            ax.add_patch(Rectangle((x_out + j, y_out + i), 1, 1, fill=False, edgecolor=HIGHLIGHT, lw=2.4, ls=style))
+        ax.annotate("", xy=(x_out - 0.15, m / 2), xytext=(m + 0.2, m / 2),
+                    arrowprops=dict(arrowstyle="->", color="#444444", lw=1.4))
+        ax.text(m / 2, m + 0.7, f"{channels}×{m}×{m} map", ha="center", va="top", fontsize=9)
+        ax.text(x_out + out / 2, y_out + out + 0.7, f"{classes}×{out}×{out} scores", ha="center", va="top",
+                fontsize=9)
+        where = "fits once" if out == 1 else f"fits {out}×{out} times"
+        ax.set_title(f"{m}×{m} map: the {kernel}×{kernel} kernel {where}", fontsize=10)
+        ax.set_xlim(-0.3, x_out + out + 0.3)
+        ax.set_ylim(m + 1.6, -1.0)
+        ax.set_aspect("equal")
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
 # --- end of chapter 6 diagrams ---
 
 

@@ -1,5 +1,5 @@
 """nbutils.layers.activations against torch: values, gradients, dtypes, in-place behaviour, RReLU's randomness,
-and which inputs are refused.
+SiLU and both forms of GELU, and which inputs are refused.
 
 Values are compared with torch in float64 with explicit tolerances; float32 is checked for keeping its dtype and
 staying close to torch's float32. Inputs come from tests/strategies.py: any shape from 0-d to 4-d (empty axes
@@ -8,6 +8,7 @@ included), values from 0.01 to 100 in scale, and exact zeros at the ReLU family'
 
 import copy
 import json
+import math
 import re
 from pathlib import Path
 
@@ -34,13 +35,17 @@ from torch_twin import torch_raises
 
 from nbutils.check import check_module, compare, gradcheck
 from nbutils.layers.activations import (
+    GELU,
     LeakyReLU,
     LogSoftmax,
     PReLU,
     ReLU,
     RReLU,
     Sigmoid,
+    SiLU,
     Softmax,
+    gelu,
+    gelu_backward,
     leaky_relu,
     leaky_relu_backward,
     log_softmax,
@@ -54,6 +59,8 @@ from nbutils.layers.activations import (
     rrelu_noise,
     sigmoid,
     sigmoid_backward,
+    silu,
+    silu_backward,
     softmax,
     softmax_backward,
 )
@@ -237,6 +244,63 @@ def test_softmax_and_log_softmax_stay_finite_and_match_torch_on_huge_scores(dtyp
     _close("log_softmax", lp, F.log_softmax(_t(x), 1), dict(rtol=1e-6, atol=0))
 
 
+GELU_FORMS = ["none", "tanh"]
+F32_SMOOTH = dict(rtol=1e-5, atol=1e-5)  # float32: NumPy's and torch's tanh and exp differ by an ulp near saturation
+
+
+@reproducible(150)
+@given(x=signed_arrays(), seed=seeds)
+def test_silu_and_its_backward_from_the_input_match_torch(x, seed):
+    out, g, (gx,) = _torch_run(F.silu, x, seed)
+    y, d = silu(x), silu_backward(g, x)
+    assert y.dtype == d.dtype == x.dtype and y.shape == d.shape == x.shape
+    tol = F64 if x.dtype == np.float64 else F32_SMOOTH
+    _close("silu", y, out, tol)
+    _close("silu_backward", d, gx, tol)
+
+
+@reproducible(150)
+@given(x=signed_arrays(), approximate=st.sampled_from(GELU_FORMS), seed=seeds)
+def test_gelu_and_its_backward_match_torch_in_both_forms(x, approximate, seed):
+    out, g, (gx,) = _torch_run(lambda t: F.gelu(t, approximate=approximate), x, seed)
+    y, d = gelu(x, approximate), gelu_backward(g, x, approximate)
+    assert y.dtype == d.dtype == x.dtype and y.shape == d.shape == x.shape
+    tol = F64 if x.dtype == np.float64 else F32_SMOOTH
+    _close(f"gelu {approximate}", y, out, tol)
+    _close(f"gelu_backward {approximate}", d, gx, tol)
+
+
+@pytest.mark.parametrize("name, ours, ours_backward, theirs", [
+    ("silu", silu, silu_backward, F.silu),
+    ("gelu", gelu, gelu_backward, F.gelu),
+    ("gelu tanh", lambda x: gelu(x, "tanh"), lambda g, x: gelu_backward(g, x, "tanh"),
+     lambda t: F.gelu(t, approximate="tanh")),
+], ids=["silu", "gelu", "gelu-tanh"])
+def test_silu_and_gelu_match_torch_on_special_values_silently(name, ours, ours_backward, theirs):
+    """float64: ±inf, NaN, ±1000 and ±40 (saturated), 0; torch's NaN at -inf (inf·0) is ours too."""
+    x = np.array([-np.inf, -1000.0, -40.0, -5.2, -1e-300, 0.0, 1e-300, 5.2, 40.0, 1000.0, np.inf, np.nan])
+    g = np.linspace(-1.0, 1.0, x.size)
+    xt = _t(x, True)
+    out = theirs(xt)
+    out.backward(_t(g))
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # a warning NumPy would print fails
+        y, d = ours(x), ours_backward(g, x)
+    np.testing.assert_allclose(y, out.detach().numpy(), rtol=1e-12, atol=1e-14, equal_nan=True)
+    np.testing.assert_allclose(d, xt.grad.numpy(), rtol=1e-12, atol=1e-14, equal_nan=True)
+
+
+def test_silu_and_gelu_derivatives_follow_the_text():
+    """SiLU' = σ(1 + x(1 - σ)) and GELU' = Φ + xφ, the formulas the chapter derives, and GELU's tanh form is close."""
+    x = np.linspace(-6, 6, 241)
+    s = 1 / (1 + np.exp(-x))
+    phi = np.exp(-x**2 / 2) / np.sqrt(2 * np.pi)
+    cdf = np.array([0.5 * (1 + math.erf(v / math.sqrt(2))) for v in x])
+    ones = np.ones_like(x)
+    np.testing.assert_allclose(silu_backward(ones, x), s * (1 + x * (1 - s)), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(gelu_backward(ones, x), cdf + x * phi, rtol=1e-13, atol=1e-15)
+    assert np.abs(gelu(x, "tanh") - gelu(x)).max() < 1e-3
+
+
 def test_two_class_softmax_is_the_sigmoid_of_the_difference():
     v = random_array((500, 2), seed=3) * 10
     compare("2-class softmax", softmax(v, 1)[:, 0], sigmoid(v[:, 0] - v[:, 1]), rtol=1e-12, atol=1e-15, verbose=False)
@@ -251,6 +315,9 @@ def test_gradients_match_central_differences():
     gradcheck(prelu, lambda g, x, w: prelu_backward(g, x, w), [x, w], **kw)
     gradcheck(lambda x: softmax(x, 1), lambda g, x: (softmax_backward(g, softmax(x, 1), 1),), [x], **kw)
     gradcheck(lambda x: log_softmax(x, -1), lambda g, x: (log_softmax_backward(g, log_softmax(x, -1), -1),), [x], **kw)
+    gradcheck(silu, lambda g, x: (silu_backward(g, x),), [x], **kw)
+    for form in GELU_FORMS:
+        gradcheck(lambda x: gelu(x, form), lambda g, x: (gelu_backward(g, x, form),), [x], **kw)  # noqa: B023
 
 
 def test_derivatives_at_zero_are_torchs():
@@ -289,11 +356,25 @@ def test_inplace_overwrites_the_input_and_returns_it_like_torch(ours, theirs):
     np.testing.assert_array_equal(x, xt.numpy())
 
 
+@pytest.mark.parametrize("ours, theirs", [
+    (lambda x: silu(x, inplace=True), lambda t: F.silu(t, inplace=True)),
+    (lambda x: SiLU(inplace=True)(x), lambda t: torch.nn.SiLU(inplace=True)(t)),
+], ids=["silu", "SiLU"])
+def test_inplace_silu_overwrites_the_input_and_returns_it_like_torch(ours, theirs):
+    """As above, to rounding: NumPy's exp and torch's vectorised exp may differ in the last bit."""
+    x = random_array((2, 3, 4), seed=9)
+    xt = _t(x.copy())
+    y, yt = ours(x), theirs(xt)
+    assert np.shares_memory(x, y) and yt.data_ptr() == xt.data_ptr()
+    _close("silu in place", x, xt)
+
+
 def test_not_inplace_leaves_the_input_alone():
     x = random_array((2, 3, 4), seed=9)
     before = x.copy()
     for fn in (sigmoid, relu, lambda v: leaky_relu(v, 0.1), lambda v: prelu(v, np.full(3, 0.2)),
-               lambda v: rrelu(v, training=True, rng=0), lambda v: softmax(v, 1), lambda v: log_softmax(v, 1)):
+               lambda v: rrelu(v, training=True, rng=0), lambda v: softmax(v, 1), lambda v: log_softmax(v, 1),
+               silu, gelu, lambda v: gelu(v, "tanh")):
         assert not np.shares_memory(fn(x), x)
     np.testing.assert_array_equal(x, before)
 
@@ -305,6 +386,18 @@ def test_inplace_leaky_relu_module_has_the_right_backward(slope):
     ours = LeakyReLU(slope, inplace=True)
     ours(x.copy())
     np.testing.assert_array_equal(ours.backward(g), leaky_relu_backward(g, x, slope))
+
+
+def test_inplace_silu_module_keeps_its_input_for_backward_like_torch():
+    """torch's autograd saves the input of an in-place silu before overwriting it; so does SiLU(inplace=True)."""
+    x = random_array((2, 5), seed=2)
+    g = random_array((2, 5), seed=3)
+    xt = _t(x, True)
+    h = xt * 1  # in place needs a non-leaf
+    torch.nn.SiLU(inplace=True)(h).backward(_t(g))
+    layer = SiLU(inplace=True)
+    layer(x.copy())
+    _close("SiLU(inplace=True) backward", layer.backward(g), xt.grad)
 
 
 def test_inplace_leaky_relu_with_a_negative_slope_refuses_backward_like_torch():
@@ -325,7 +418,8 @@ def test_inplace_leaky_relu_with_a_negative_slope_refuses_backward_like_torch():
 @st.composite
 def module_pairs(draw):
     """(ours, torch's, input): every activation module, with its arguments drawn, on an input it accepts."""
-    kind = draw(st.sampled_from(["Sigmoid", "ReLU", "LeakyReLU", "PReLU", "RReLU", "Softmax", "LogSoftmax"]))
+    kind = draw(st.sampled_from(["Sigmoid", "ReLU", "LeakyReLU", "PReLU", "RReLU", "Softmax", "LogSoftmax", "SiLU",
+                                 "GELU"]))
     shape = draw(nchw_shapes if kind == "PReLU" else batched.filter(lambda s: 0 not in s))
     x = random_array(shape, np.float64, draw(seeds)) * draw(st.sampled_from([1.0, 10.0]))
     if kind == "LeakyReLU":
@@ -339,6 +433,9 @@ def module_pairs(draw):
     if kind == "RReLU":
         lower, upper = draw(slope_bounds())
         return RReLU(lower, upper).eval(), torch.nn.RReLU(lower, upper).eval(), x
+    if kind == "GELU":
+        form = draw(st.sampled_from(GELU_FORMS))
+        return GELU(form), torch.nn.GELU(form), x
     if kind in ("Softmax", "LogSoftmax"):
         dim = draw(st.integers(-len(shape), len(shape) - 1))
         return globals()[kind](dim), getattr(torch.nn, kind)(dim), x
@@ -359,7 +456,8 @@ def test_modules_match_torch_forward_and_backward(pair, seed):
     (LeakyReLU(), torch.nn.LeakyReLU()), (LeakyReLU(0.04, True), torch.nn.LeakyReLU(0.04, True)),
     (PReLU(), torch.nn.PReLU()), (PReLU(3), torch.nn.PReLU(3)), (RReLU(), torch.nn.RReLU()),
     (RReLU(0.1, 0.3, True), torch.nn.RReLU(0.1, 0.3, True)), (Softmax(1), torch.nn.Softmax(1)),
-    (LogSoftmax(-1), torch.nn.LogSoftmax(-1)),
+    (LogSoftmax(-1), torch.nn.LogSoftmax(-1)), (SiLU(), torch.nn.SiLU()), (SiLU(True), torch.nn.SiLU(True)),
+    (GELU(), torch.nn.GELU()), (GELU("tanh"), torch.nn.GELU("tanh")),
 ], ids=repr)
 def test_modules_print_like_torch_and_start_in_training_mode(ours, theirs):
     assert repr(ours) == repr(theirs)
@@ -395,7 +493,7 @@ def test_rrelu_module_in_training_mode_uses_the_noise_of_its_last_forward_pass()
 def test_modules_keep_the_dtype_forward_and_backward(dtype):
     x = random_array((2, 3, 4, 4), dtype, 5)
     for layer in (Sigmoid(), ReLU(), LeakyReLU(0.2), PReLU(3, dtype=dtype), RReLU(rng=0), Softmax(1),
-                  LogSoftmax(1)):
+                  LogSoftmax(1), SiLU(), GELU(), GELU("tanh")):
         out = layer(x.copy())
         assert out.dtype == dtype and layer.backward(np.ones_like(out)).dtype == dtype, layer
 
@@ -457,6 +555,20 @@ def test_prelu_weights_are_refused_exactly_where_torch_refuses_them(shape, count
         _close("prelu", prelu(x, w), F.prelu(_t(x), _t(w)), dict(rtol=0, atol=0))
 
 
+@pytest.mark.parametrize("approximate", ["none", "tanh", "None", "TANH", "tanh ", "", "erf", None, 1, True, 0.5])
+def test_gelu_approximate_is_refused_exactly_where_torch_refuses_it(approximate):
+    x = random_array((2, 3), seed=0)
+    refused = torch_raises(lambda: F.gelu(_t(x), approximate=approximate))
+    assert (refused is None) == (approximate in ("none", "tanh"))
+    if refused is None:
+        assert gelu(x, approximate).shape == GELU(approximate)(x).shape == x.shape
+        return
+    error = TypeError if not isinstance(approximate, str) else ValueError
+    for call in (lambda: gelu(x, approximate), lambda: gelu_backward(x, x, approximate), lambda: GELU(approximate)):
+        with pytest.raises(error, match=r"approximate must be .*'none'.*'tanh'"):
+            call()
+
+
 X = random_array((2, 3, 4), seed=10)
 
 BAD_CALLS = [
@@ -482,6 +594,14 @@ BAD_CALLS = [
      r"grad_output must have the shape of output, \(2, 3, 4\)"),
     ("grad of another dtype", lambda: relu_backward(X.astype(np.float32), X), TypeError, r"grad_output is float32"),
     ("noise of the wrong shape", lambda: rrelu_backward(X, np.ones(3)), ValueError, r"shape of noise"),
+    ("silu integer input", lambda: silu(np.arange(3)), TypeError, r"input must be float32 or float64"),
+    ("gelu list input", lambda: gelu([1.0, -1.0]), TypeError, r"input must be a NumPy array"),
+    ("gelu unknown approximate", lambda: gelu(X, "TANH"), ValueError, r"approximate must be 'none' .* got 'TANH'"),
+    ("GELU(None)", lambda: GELU(None), TypeError, r"approximate must be a string"),
+    ("silu grad of the wrong shape", lambda: silu_backward(np.ones(3), X), ValueError,
+     r"grad_output must have the shape of input"),
+    ("gelu grad of another dtype", lambda: gelu_backward(X.astype(np.float32), X), TypeError,
+     r"grad_output is float32"),
 ]
 
 
@@ -499,7 +619,9 @@ def test_inputs_torch_refuses_we_refuse_too():
                  lambda: F.rrelu(xt, 0.5, 0.2), lambda: F.prelu(xt, torch.full((4,), 0.25, dtype=xt.dtype)),
                  lambda: F.prelu(xt, torch.full((3, 1), 0.25, dtype=xt.dtype)),
                  lambda: F.prelu(xt, torch.full((3,), 0.25)), lambda: torch.nn.PReLU(2.5),
-                 lambda: torch.nn.PReLU(2, init="a"), lambda: F.leaky_relu(torch.arange(3), 0.1)]:
+                 lambda: torch.nn.PReLU(2, init="a"), lambda: F.leaky_relu(torch.arange(3), 0.1),
+                 lambda: F.silu(torch.arange(3)), lambda: F.gelu(xt, approximate="TANH"),
+                 lambda: torch.nn.GELU(None)(xt)]:
         assert torch_raises(call)
 
 

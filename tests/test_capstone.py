@@ -565,3 +565,40 @@ def test_gradient_of_the_whole_network_matches_central_differences():
     inputs = [x, *(p.copy() for p in ours.params.values())]
     errors = gradcheck(loss, grads, inputs, names=["input", *names], rtol=1e-5, atol=1e-8)
     assert set(errors) == {"input", *names}
+
+
+# ---------------------------------------------------------------------------------------------
+# The chapter's exercises state facts about torch: check them against torch
+# ---------------------------------------------------------------------------------------------
+
+
+def test_the_label_smoothing_exercise_expects_the_gradient_torch_computes():
+    from nbutils.exercises import EXERCISES
+
+    exercise = EXERCISES["label_smoothing_grad"]
+    for (logits, target, smoothing), _ in exercise.cases:
+        z = torch.tensor(logits, requires_grad=True)
+        F.cross_entropy(z, torch.from_numpy(target), label_smoothing=smoothing).backward()
+        _close(exercise.solution(logits, target, smoothing), z.grad, f"label smoothing {smoothing}")
+
+
+def _torch_linear_classifier(weight, x, target, lr, steps):
+    w = torch.tensor(weight, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=lr)
+    for _ in range(steps):
+        opt.zero_grad()
+        F.cross_entropy(torch.from_numpy(x) @ w.T, torch.from_numpy(target)).backward()
+        opt.step()
+    return w
+
+
+def test_the_training_loop_exercise_agrees_with_torch_and_its_bug_only_after_the_first_step():
+    from nbutils.exercises import EXERCISES
+
+    exercise = EXERCISES["train_linear_classifier"]
+    for args, _ in exercise.cases:
+        _close(exercise.solution(*args), _torch_linear_classifier(*args), f"fixed, {args[-1]} steps")
+        weight, x, target, lr, _ = args
+        _close(exercise.bug(weight, x, target, lr, 1), _torch_linear_classifier(weight, x, target, lr, 1), "1 step")
+        assert not np.allclose(exercise.bug(weight, x, target, lr, 3),
+                               _torch_linear_classifier(weight, x, target, lr, 3).detach().numpy(), rtol=1e-6)

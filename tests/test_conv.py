@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from strategies import (
     FLOAT_DTYPES,
@@ -79,6 +79,24 @@ def test_conv2d_backward_matches_torch_autograd(cfg, seed):
         _close("grad bias", gb, bt.grad, F64)
     else:  # torch has no bias to ask, so check the definition: sum over batch and space
         compare("grad bias", gb, grad_out.sum(axis=(0, 2, 3)), **F64, verbose=False)
+
+
+@reproducible(100)
+@given(cfg=zero_padded, seed=seeds)
+def test_conv2d_input_gradient_is_torchs_transposed_convolution(cfg, seed):
+    """Chapter 1's bridge: the backward to the input is F.conv_transpose2d, with output_padding restoring the rows
+    and columns that the forward's floor never read (symmetric padding only: conv_transpose2d has no other)."""
+    (top, bottom, left, right), (kh, kw) = cfg.pad4, cfg.kernel
+    assume(top == bottom and left == right)
+    x, w, _ = cfg.arrays(seed)
+    kwargs = cfg.conv_kwargs()
+    (sh, sw), (dh, dw) = [(v, v) if isinstance(v, int) else tuple(v) for v in (cfg.stride, cfg.dilation)]
+    grad_out = random_array(conv2d(x, w, **kwargs).shape, np.float64, seed + 3)
+    H, W = x.shape[2:]
+    output_padding = ((H + 2 * top - dh * (kh - 1) - 1) % sh, (W + 2 * left - dw * (kw - 1) - 1) % sw)
+    theirs = F.conv_transpose2d(_t(grad_out), _t(w), stride=(sh, sw), padding=(top, left),
+                                output_padding=output_padding, groups=cfg.groups, dilation=(dh, dw))
+    _close("grad input as conv_transpose2d", conv2d_backward(grad_out, x, w, **kwargs)[0], theirs, F64)
 
 
 @pytest.mark.parametrize("padding_mode", PADDING_MODES)

@@ -164,6 +164,18 @@ def test_dropout_mask_keeps_each_entry_with_probability_one_minus_p():
         assert abs(keep.mean() - (1 - p)) < 5 * np.sqrt(p * (1 - p) / 1e6) + 1e-7
 
 
+@pytest.mark.parametrize("p1,p2", [(0.5, 0.5), (0.2, 0.7)])
+def test_two_dropouts_in_a_row_act_as_one_with_the_combined_rate_as_chapter_4_predicts(p1, p2):
+    """Chapter 4's prediction exercise: a unit survives both with probability (1-p1)(1-p2), scaled by its inverse."""
+    x = np.ones(400_000)
+    y = dropout(dropout(x, p1, rng=1), p2, rng=2)
+    p = 1 - (1 - p1) * (1 - p2)
+    kept = y != 0
+    assert abs((1 - kept.mean()) - p) < 5 * np.sqrt(p * (1 - p) / x.size)
+    np.testing.assert_allclose(y[kept], 1 / (1 - p), rtol=1e-15)
+    assert abs(y.mean() - 1) < 5 * np.sqrt(p / (1 - p) / x.size)
+
+
 # ---------------------------------------------------------------------------------------------
 # 3. Exactly, where nothing is random: eval mode, p = 0, p = 1
 # ---------------------------------------------------------------------------------------------

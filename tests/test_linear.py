@@ -24,6 +24,7 @@ from torch_twin import assert_torch_default_init
 from torch_twin import to_torch as _t
 
 from nbutils.check import check_module, compare, gradcheck, load_torch_params
+from nbutils.layers.conv import conv2d
 from nbutils.layers.linear import Flatten, Linear, flatten, linear, linear_backward
 
 F64 = dict(rtol=1e-10, atol=1e-12)  # float64 against torch float64: only summation order differs
@@ -301,3 +302,34 @@ def test_flatten_backward_refuses_a_grad_of_another_dtype_like_every_layer(forwa
     with pytest.raises(TypeError, match=f"grad_out must have the input's dtype {np.dtype(forward)}"):
         f.backward(np.zeros((2, 12), backward))
     assert f.backward(np.zeros((2, 12), forward)).dtype == forward  # the refusal consumed nothing
+
+
+# ---------------------------------------------------------------------------------------------
+# A dense layer after Flatten is a convolution (chapter 6): the recast agrees with torch
+# ---------------------------------------------------------------------------------------------
+
+
+@reproducible(40)
+@given(N=st.integers(1, 3), C=st.integers(1, 4), H=st.integers(1, 5), W=st.integers(1, 5), O=feature_counts,
+       extra=st.tuples(st.integers(0, 3), st.integers(0, 3)), seed=seeds)
+def test_a_linear_after_flatten_is_a_conv_whose_kernel_is_the_weight_reshaped(N, C, H, W, O, extra, seed):
+    x = random_array((N, C, H + extra[0], W + extra[1]), seed=seed)
+    w, b = random_array((O, C * H * W), seed=seed + 1), random_array((O,), seed=seed + 2)
+    kernel = w.reshape(O, C, H, W)  # Flatten's order: channel, row, column
+    scores = conv2d(x, kernel, b)  # on a larger map the kernel slides: a map of scores
+    assert scores.shape == (N, O, extra[0] + 1, extra[1] + 1)
+    _close("recast head", scores, F.conv2d(_t(x), _t(kernel), _t(b)), F64)
+    for i in range(extra[0] + 1):  # each score is the dense layer on the window it covers
+        for j in range(extra[1] + 1):
+            window = x[:, :, i:i + H, j:j + W]
+            _close("window", scores[:, :, i, j], F.linear(_t(flatten(window, 1)), _t(w), _t(b)), F64)
+
+
+@reproducible(30)
+@given(N=st.integers(1, 3), C=feature_counts, H=st.integers(1, 5), W=st.integers(1, 5), O=feature_counts, seed=seeds)
+def test_a_1x1_convolution_is_a_linear_layer_at_every_pixel(N, C, H, W, O, seed):
+    x = random_array((N, C, H, W), seed=seed)
+    w, b = random_array((O, C), seed=seed + 1), random_array((O,), seed=seed + 2)
+    per_pixel = np.moveaxis(linear(np.moveaxis(x, 1, -1), w, b), -1, 1)
+    _close("1×1 conv", conv2d(x, w[:, :, None, None], b), F.conv2d(_t(x), _t(w[:, :, None, None]), _t(b)), F64)
+    compare("1×1 conv vs Linear per pixel", per_pixel, conv2d(x, w[:, :, None, None], b), **F64, verbose=False)

@@ -600,3 +600,26 @@ def test_exercise_solutions_agree_with_torch():
         x = random_array((1, 1, 1, n), seed=n)
         means = [x[0, 0, 0, a:b].mean() for a, b in windows]
         _close("adaptive_windows", np.array(means), F.adaptive_avg_pool2d(_t(x), (1, o))[0, 0, 0])
+
+
+def test_new_exercise_solutions_agree_with_torch_and_the_planted_bug_does_not():
+    ex = EXERCISES["avg_pool_grad"]
+    for (g, size, k, s), _ in ex.cases:
+        theirs = _torch_grad(F.avg_pool2d, np.zeros((1, 1) + size), g[None, None], kernel_size=k, stride=s)[0, 0]
+        _close("avg_pool_grad", ex.solution(g, size, k, s), theirs)
+    ex = EXERCISES["max_pool_grad"]
+    overlapping_cases_differ = 0
+    for (x, g, k, s), _ in ex.cases:
+        theirs = _torch_grad(F.max_pool2d, x[None, None], g[None, None], kernel_size=k, stride=s)[0, 0]
+        _close("max_pool_grad", ex.solution(x, g, k, s), theirs)
+        overlapping_cases_differ += s < k and not np.allclose(ex.bug(x, g, k, s), theirs.numpy())
+    assert overlapping_cases_differ >= 2
+
+
+def test_the_overlap_prediction_is_what_torch_autograd_does():
+    x = torch.zeros(1, 1, 6, 6, dtype=torch.float64)
+    x[0, 0, 2, 3] = 5.0
+    x.requires_grad_()
+    F.max_pool2d(x, 3, stride=1).sum().backward()
+    assert int((x.grad != 0).sum()) == EXERCISES["overlap_grad_cells"].answer
+    assert x.grad[0, 0, 2, 3] == 9

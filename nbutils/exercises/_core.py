@@ -593,11 +593,19 @@ def _wrong(got, want, tolerance):
 
 
 def _largest_error(got, want):
+    if isinstance(want, tuple):  # outputs of different shapes: the worst item's largest error
+        errors = [(_error_size(g, w), _largest_error(g, w)) for g, w in zip(got, want)]
+        return max(errors, key=lambda e: e[0])[1]
     err = np.abs(np.asarray(got, np.float64) - np.asarray(want, np.float64))
     err = np.where(np.isnan(err), np.inf, err)
     k = np.unravel_index(np.argmax(err), err.shape) if err.ndim else ()
     at = f" at index {_index(k)}" if err.ndim else ""
     return f"largest error {_num(err[k], 2)}{at}"
+
+
+def _error_size(got, want):
+    err = np.abs(np.asarray(got, np.float64) - np.asarray(want, np.float64))
+    return float(np.nanmax(np.where(np.isnan(err), np.inf, err), initial=0.0))
 
 
 def _index(k):

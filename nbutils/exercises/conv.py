@@ -1,4 +1,5 @@
-"""Chapter 1 exercises: output size, 2-D cross-correlation, multi-channel convolution, receptive field."""
+"""Chapter 1 exercises: output size, cross-correlation, channels, receptive field, the kernel's gradient (derive),
+a strided shift (predict) and a planted bug in the input gradient (debug)."""
 
 import numpy as np
 
@@ -36,6 +37,10 @@ register(Exercise(
     ],
     shape_hint="Return one int.",
     returns="int",
+    hints=("Count cells. The padded input has size + 2·padding cells, and the dilated kernel spans "
+           "dilation·(kernel_size − 1) + 1 of them.",
+           "The first window starts at cell 0, the last may start at size + 2p − span, and windows start every "
+           "`stride` cells: floor((size + 2p − span) / stride) + 1, with // for the floor."),
 ))
 
 
@@ -66,6 +71,10 @@ register(Exercise(
                 "you transposed the kernel: k[a, b] multiplies x[i + a, j + b]."),
     ],
     shape_hint="A valid cross-correlation gives (H − kh + 1) × (W − kw + 1): count the windows, including the last.",
+    hints=("Output (i, j) is the window x[i:i+kh, j:j+kw] multiplied cell by cell with k, then summed. How many "
+           "windows fit along each axis?",
+           "Loop i over H − kh + 1 and j over W − kw + 1 and set out[i, j] = np.sum(x[i:i+kh, j:j+kw] * k). Do not "
+           "flip k."),
 ))
 
 
@@ -109,6 +118,10 @@ register(Exercise(
         Mistake(_single_bias_per_tap, "the bias is added once per output value, not once per multiplication."),
     ],
     shape_hint="Output is (C_out, H + 2p − kh + 1, W + 2p − kw + 1): one map per filter, summed over input channels.",
+    hints=("Pad H and W first: np.pad(x, ((0, 0), (p, p), (p, p))). Output channel o has its own filter w[o], of "
+           "shape (C, kH, kW), which reads all C channels of the window at once.",
+           "out[o, i, j] = np.sum(xp[:, i:i+kH, j:j+kW] * w[o]) + b[o]: the sum runs over channels and taps, and "
+           "the bias is added once per output value."),
 ))
 
 
@@ -145,4 +158,157 @@ register(Exercise(
     ],
     shape_hint="Return one int.",
     returns="int",
+    hints=("Walk up from the input and keep two numbers: the field r (1 pixel at first) and the jump, the distance "
+           "in input pixels between neighbouring units of the current layer (1 at first).",
+           "Each layer adds (k − 1)·jump to r, and only then multiplies jump by its own stride. (Walking down from "
+           "the top instead: r = (r − 1)·s + k, layer by layer.)"),
+))
+
+
+# --- 5. Derive: the kernel's gradient -----------------------------------------------------------
+def corr2d_kernel_grad(x, grad_out):
+    kh, kw = x.shape[0] - grad_out.shape[0] + 1, x.shape[1] - grad_out.shape[1] + 1  # the kernel's shape
+    grad = np.zeros((kh, kw))
+    for u in range(kh):
+        for v in range(kw):  # dL/dk[u, v] = sum_ij g[i, j] x[i + u, j + v]: x correlated with g
+            grad[u, v] = np.sum(grad_out * x[u : u + grad_out.shape[0], v : v + grad_out.shape[1]])
+    return grad
+
+
+register(Exercise(
+    "corr2d_kernel_grad", corr2d_kernel_grad,
+    cases=[((_rng.standard_normal(x), _rng.standard_normal(g)), {})
+           for x, g in [((4, 4), (3, 3)), ((5, 6), (3, 4)), ((6, 5), (2, 4)), ((4, 7), (4, 5))]],
+    mistakes=[
+        Mistake(lambda x, g: corr2d(x, g[::-1, ::-1]),
+                "g is flipped. k[u, v] multiplies x[i + u, j + v] in output (i, j), so its gradient pairs g[i, j] "
+                "with x[i + u, j + v]: no flip anywhere."),
+        Mistake(lambda x, g: corr2d(x, g)[::-1, ::-1],
+                "the result is flipped: entry (u, v) of the gradient pairs g[i, j] with x[i + u, j + v], not "
+                "with x[i + kh − 1 − u, j + kw − 1 − v]."),
+        Mistake(lambda x, g: corr2d(x, g) / g.size,
+                "the gradient is a sum over every output (i, j), not a mean: each output adds its own g[i, j]·x."),
+    ],
+    shape_hint="The kernel's gradient has the kernel's shape: (H − H_out + 1) × (W − W_out + 1).",
+    kind="derive",
+    hints=("Write y[i, j] = Σ_{u,v} k[u, v] x[i + u, j + v] and ask which terms of the sum contain k[u, v], and "
+           "what multiplies it there. The chain rule then sums g[i, j] times that over every output (i, j).",
+           "∂L/∂k[u, v] = Σ_{i,j} g[i, j] x[i + u, j + v]: the same sliding sum as corr2d, with g in the kernel's "
+           "place. So the answer is corr2d(x, g), of shape (H − H_out + 1) × (W − W_out + 1)."),
+))
+
+
+# --- 6. Predict: a strided convolution and a one-pixel shift ---------------------------------
+register(Exercise(
+    "stride2_shift", None, [], kind="predict",
+    choices={"a": "the output shifts by one cell",
+             "b": "the output shifts by half a cell: each value becomes the mean of two neighbours",
+             "c": "the output is not a shifted copy of the old one: it holds other values",
+             "d": "the output does not change"},
+    answer="c",
+    choice_hints={"a": "the output has one cell for every *two* input columns. Which windows does it read after a "
+                       "one-pixel shift?",
+                  "b": "a convolution never averages neighbouring outputs: each output is one window's sum.",
+                  "d": "every window now reads other pixels, so the values change."},
+    hints=("With stride 2, the outputs read every other window: the ones that start at columns 0, 2, 4, … of the "
+           "padded image. After a one-pixel shift, which of the image's windows do they read?",
+           "After the shift they read the windows that the old output skipped, the ones in between: windows it "
+           "never computed. Only a shift by a multiple of the stride moves the output by whole cells."),
+    explanation="A stride-2 convolution is the stride-1 convolution sampled at every other position. A one-pixel "
+                "shift makes it sample the other positions: new values, not a shifted copy. A shift by two pixels "
+                "does shift the output by one cell. So strides (and strided pooling) keep translation equivariance "
+                "only for shifts by multiples of the stride, which is why a one-pixel shift can change a CNN's "
+                "prediction (R. Zhang, Making Convolutional Networks Shift-Invariant Again, ICML 2019).",
+))
+
+
+# --- 7. Debug: the input gradient, by scattering back through the windows ----------------------
+def conv_input_grad(grad_output, weight, input_shape, stride=1, padding=0):
+    """dL/dx of conv2d without dilation or groups: send each g[n, o, i, j] back through its window's taps."""
+    # a bug is planted in this function
+    N, C, H, W = input_shape
+    kh, kw = weight.shape[2:]
+    w = weight[:, :, ::-1, ::-1]  # the backward of a convolution uses the flipped kernel
+    grad = np.zeros((N, C, H + 2 * padding, W + 2 * padding))
+    for i in range(grad_output.shape[2]):
+        for j in range(grad_output.shape[3]):
+            r, c = i * stride, j * stride  # where the window of output (i, j) starts in the padded input
+            grad[:, :, r:r + kh, c:c + kw] += np.einsum("no,ocuv->ncuv", grad_output[:, :, i, j], w)
+    return grad[:, :, padding:padding + H, padding:padding + W]
+
+
+_planted_conv_input_grad = conv_input_grad
+
+
+def conv_input_grad(grad_output, weight, input_shape, stride=1, padding=0):
+    """dL/dx of conv2d without dilation or groups: send each g[n, o, i, j] back through its window's taps."""
+    N, C, H, W = input_shape
+    kh, kw = weight.shape[2:]
+    grad = np.zeros((N, C, H + 2 * padding, W + 2 * padding))
+    for i in range(grad_output.shape[2]):
+        for j in range(grad_output.shape[3]):
+            r, c = i * stride, j * stride  # where the window of output (i, j) starts in the padded input
+            # tap (u, v) read x_p[r + u, c + v] with weight w[o, c, u, v]: the gradient goes back the same way
+            grad[:, :, r:r + kh, c:c + kw] += np.einsum("no,ocuv->ncuv", grad_output[:, :, i, j], weight)
+    return grad[:, :, padding:padding + H, padding:padding + W]
+
+
+def _input_grad_case(N, C, O, H, W, kh, kw, stride, padding):
+    Ho, Wo = (H + 2 * padding - kh) // stride + 1, (W + 2 * padding - kw) // stride + 1
+    return ((_rng.standard_normal((N, O, Ho, Wo)), _rng.standard_normal((O, C, kh, kw)), (N, C, H, W)),
+            dict(stride=stride, padding=padding))
+
+
+def _input_grad_assigned(grad_output, weight, input_shape, stride=1, padding=0):
+    N, C, H, W = input_shape
+    kh, kw = weight.shape[2:]
+    grad = np.zeros((N, C, H + 2 * padding, W + 2 * padding))
+    for i in range(grad_output.shape[2]):
+        for j in range(grad_output.shape[3]):
+            r, c = i * stride, j * stride
+            grad[:, :, r:r + kh, c:c + kw] = np.einsum("no,ocuv->ncuv", grad_output[:, :, i, j], weight)
+    return grad[:, :, padding:padding + H, padding:padding + W]
+
+
+def _input_grad_cropped_at_the_start(grad_output, weight, input_shape, stride=1, padding=0):
+    H, W = input_shape[2:]
+    padded = conv_input_grad(grad_output, weight, input_shape, stride, padding)
+    grad = np.zeros(padded.shape[:2] + (H + 2 * padding, W + 2 * padding))
+    grad[:, :, padding:padding + H, padding:padding + W] = padded  # back to the padded gradient
+    return grad[:, :, :H, :W]
+
+
+register(Exercise(
+    "conv_input_grad", conv_input_grad,
+    cases=[_input_grad_case(*c) for c in [(1, 2, 3, 5, 5, 3, 3, 1, 0), (2, 2, 3, 6, 5, 3, 2, 1, 1),
+                                          (1, 3, 2, 7, 7, 3, 3, 2, 1), (2, 1, 2, 6, 7, 2, 3, 2, 0)]],
+    mistakes=[
+        Mistake(_input_grad_assigned, "overlapping windows overwrite each other: `=` keeps only the last window's "
+                "share. A cell read by several windows gets the sum of their gradients: use +=."),
+        Mistake(_input_grad_cropped_at_the_start, "the crop keeps the first H rows of the padded gradient, which "
+                "include the padding: drop `padding` rows and columns on both sides."),
+    ],
+    shape_hint="The input gradient has the input's shape, input_shape.",
+    kind="debug",
+    bug=_planted_conv_input_grad,
+    choices={"a": "the window of output (i, j) starts at the wrong place: it should start at i·stride + padding",
+             "b": "the crop at the end removes the padding from the wrong side",
+             "c": "the kernel is flipped: scattering back through the window needs the kernel as it is",
+             "d": "the gradients of overlapping windows overwrite each other instead of adding up"},
+    answer="c",
+    choice_hints={"a": "grad is the gradient of the *padded* input, and in the padded input the window of output "
+                       "(i, j) does start at i·stride. That line is right.",
+                  "b": "grad covers the padded input; padding:padding + H drops `padding` cells on both sides, "
+                       "which is right.",
+                  "d": "the line uses +=, so overlapping windows add up."},
+    hints=("Run `lab` again with a kernel that equals its own 180° rotation, w_lab + w_lab[:, :, ::-1, ::-1]. If "
+           "the checks pass then, the bug is about which way round the kernel is.",
+           "In the forward, tap (u, v) multiplies x_p[i·s + u, j·s + v] by w[o, c, u, v]. The backward sends "
+           "g[n, o, i, j]·w[o, c, u, v] back to that same cell: the kernel as it is. The flip belongs only to the "
+           "other way of writing the sum, the full convolution over g. Delete the flip."),
+    explanation="The scatter form and the full convolution compute the same sum from two sides: the scatter walks "
+                "over the outputs and sends each one back through its window, unflipped; the full convolution walks "
+                "over the inputs and gathers from every output that read it, which flips the kernel. Flipping in "
+                "the scatter form is a sign-correct, shape-correct bug that only a check against torch or a "
+                "gradcheck catches, and only with a kernel that is not symmetric.",
 ))

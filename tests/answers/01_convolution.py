@@ -35,3 +35,32 @@ def receptive_field(kernel_sizes, strides):
     for k, s in zip(reversed(kernel_sizes), reversed(strides)):
         r = (r - 1) * s + k
     return r
+
+
+def corr2d_kernel_grad(x, grad_out):
+    # y[i, j] = sum_uv k[u, v] x[i + u, j + v], so dL/dk[u, v] = sum_ij g[i, j] x[i + u, j + v]
+    Ho, Wo = grad_out.shape
+    kh, kw = x.shape[0] - Ho + 1, x.shape[1] - Wo + 1
+    grad = np.empty((kh, kw))
+    for u in range(kh):
+        for v in range(kw):
+            grad[u, v] = (grad_out * x[u : u + Ho, v : v + Wo]).sum()
+    return grad
+
+
+stride2_shift = "c"
+
+
+def conv_input_grad(grad_output, weight, input_shape, stride=1, padding=0):
+    """dL/dx of conv2d without dilation or groups: send each g[n, o, i, j] back through its window's taps."""
+    N, C, H, W = input_shape
+    kh, kw = weight.shape[2:]
+    grad = np.zeros((N, C, H + 2 * padding, W + 2 * padding))
+    for i in range(grad_output.shape[2]):
+        for j in range(grad_output.shape[3]):
+            r, c = i * stride, j * stride  # where the window of output (i, j) starts in the padded input
+            grad[:, :, r:r + kh, c:c + kw] += np.einsum("no,ocuv->ncuv", grad_output[:, :, i, j], weight)
+    return grad[:, :, padding:padding + H, padding:padding + W]
+
+
+conv_input_grad_bug = "c"

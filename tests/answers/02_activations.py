@@ -19,3 +19,19 @@ def prelu_weight_grad(grad_output, x):
 def stable_log_softmax(x, axis):
     m = np.max(x, axis=axis, keepdims=True)
     return x - (m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)))
+
+
+def swish_grad(x, beta):
+    s = 1 / (1 + np.exp(-beta * x))
+    return s * (1 + beta * x * (1 - s))
+
+
+tanh_depth = "c"
+
+
+def softmax_grad(grad_output, y, axis):
+    weighted = (grad_output * y).sum(axis=axis, keepdims=True)
+    return y * (grad_output - weighted)
+
+
+softmax_grad_bug = "b"

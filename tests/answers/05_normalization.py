@@ -36,3 +36,29 @@ def gn_forward(x, num_groups, eps=1e-5):
     mean = g.mean(axis=2, keepdims=True)
     var = g.var(axis=2, keepdims=True)
     return ((g - mean) / np.sqrt(var + eps)).reshape(N, C, H, W)
+
+
+def rms_norm_backward(grad_out, x, eps=1e-5):
+    # r = 1/sqrt(mean(x²) + eps) per channel; the figure without μ leaves two paths: through x̂ and through r
+    axes = (0, 2, 3)
+    m = x.shape[0] * x.shape[2] * x.shape[3]
+    r = 1 / np.sqrt((x**2).sum(axis=axes, keepdims=True) / m + eps)
+    x_hat = x * r
+    return r * (grad_out - x_hat * (grad_out * x_hat).sum(axis=axes, keepdims=True) / m)
+
+
+bn_warmup_steps = 44  # 0.9**k <= 0.01 first at k = 44
+
+
+def bn_train_then_eval(x, momentum=0.1, eps=1e-5):
+    # the planted bug: running_var must accumulate the UNBIASED batch variance (divide by n - 1)
+    axes = (0, 2, 3)
+    mean, var = x.mean(axis=axes), x.var(axis=axes)
+    train_out = (x - mean[None, :, None, None]) / np.sqrt(var[None, :, None, None] + eps)
+    running_mean = (1 - momentum) * 0.0 + momentum * mean  # one step from the initial running statistics
+    running_var = (1 - momentum) * 1.0 + momentum * x.var(axis=axes, ddof=1)
+    eval_out = (x - running_mean[None, :, None, None]) / np.sqrt(running_var[None, :, None, None] + eps)
+    return train_out, eval_out
+
+
+bn_train_then_eval_bug = "b"
