@@ -25,6 +25,11 @@ def is_static():
     return os.environ.get(STATIC_ENV, "") not in ("", "0")
 
 
+def only_first_frame():
+    """True when NBUTILS_STATIC_WIDGETS=first: tests that re-run a notebook for its text render one frame only."""
+    return os.environ.get(STATIC_ENV, "") == "first"
+
+
 def png_frame(fig, colors=16, dpi=64):
     """A matplotlib Figure as a base64 PNG quantized to `colors` colours (closes the figure)."""
     buf = io.BytesIO()
@@ -154,6 +159,9 @@ def interact(draw, start=None, colors=16, dpi=64, crisp=False, **controls):
         if not v:
             raise ValueError(f"control {n!r} needs at least one value")
     first = _start_indices(controls, start)
+    if only_first_frame():  # the build renders every frame; a re-run for text needs none but the first
+        controls = {n: [opts[first[n]]] for n, opts in controls.items()}
+        first = dict.fromkeys(controls, 0)
     if is_static():
         return StaticFigure(static_html(draw, controls, first, colors, dpi, crisp))
     return live_widget(draw, controls, first)

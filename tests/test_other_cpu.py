@@ -46,8 +46,9 @@ def _execute(path, tmp_dir):
     nb, stubs, unanswered = with_answers(path)
     src, out = tmp_dir / f"in_{path.name}", tmp_dir / f"out_{path.name}"
     nbformat.write(nb, src)
-    # Frames as in the book build: live ipywidgets can stall nbclient until its timeout (jupyter/nbclient#312).
-    env = os.environ | FOREIGN_CPU | {"NBUTILS_STATIC_WIDGETS": "1"}
+    # Interactive figures draw their first frame only: the build draws every frame (under the default environment),
+    # and live ipywidgets can stall nbclient until its timeout (jupyter/nbclient#312).
+    env = os.environ | FOREIGN_CPU | {"NBUTILS_STATIC_WIDGETS": "first"}
     subprocess.run([sys.executable, "-c", RUN, str(src), str(out), str(path.parent)], env=env, check=True,
                    capture_output=True, text=True, timeout=1200)
     return nbformat.read(out, as_version=4), stubs, unanswered

@@ -58,3 +58,18 @@ def test_live_mode_builds_ipywidgets_sliders(monkeypatch):
 def test_empty_control_is_refused():
     with pytest.raises(ValueError, match="control 'a'"):
         widgets.interact(_draw, a=[], b=[1])
+
+
+def test_first_mode_renders_only_the_starting_frame(monkeypatch):
+    monkeypatch.setenv(widgets.STATIC_ENV, "first")
+    drawn = []
+
+    def draw(k, s):
+        drawn.append((k, s))
+        fig = plt.figure(figsize=(1, 1))
+        fig.text(0.5, 0.5, f"{k}{s}")
+        return fig
+
+    snippet = widgets.interact(draw, start={"k": 3}, k=[1, 3, 5], s=[1, 2])._repr_html_()
+    assert drawn == [(3, 1)]
+    assert snippet.count('type="range"') == 2 and 'max="0"' in snippet
