@@ -644,3 +644,12 @@ def test_outcome_fails_loudly_when_the_experiment_disagrees_with_the_answer():
     finally:
         for e in (numeric, chosen):
             EXERCISES.pop(e.name)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_the_book_folds_a_predictions_experiment_so_the_answer_does_not_show_under_the_question(path):
+    cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    for name in exercise_names(path):
+        if EXERCISES[name].kind == "predict":
+            (cell,) = [c for c in cells if f'check_exercise("{name}", {name})' in c.source]
+            assert "hide-output" in cell.metadata.get("tags", []), name

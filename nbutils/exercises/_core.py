@@ -96,7 +96,8 @@ class Exercise:
     alternatives: functions whose results are accepted too, case by case (another valid convention).
     kind: one of KINDS. hints: the steps of help, weakest first (at least two), shown before the solution.
     choices: for "predict" and "debug", {letter: what it says}; answer: the right letter (or, for a numeric
-    "predict", the number, accepted within ``tolerance``); choice_hints: {wrong letter: hint}.
+    "predict", the number, accepted within ``tolerance``); choice_hints: {wrong letter: hint}, or for a numeric
+    "predict" {likely wrong number: hint} (matched within ``tolerance``).
     bug: for "debug", the function with the planted bug, as the chapter shows it.
     explanation: for "predict" and "debug", why the answer is right (shown with the solution).
     """
@@ -134,8 +135,9 @@ class Exercise:
         if self.kind == "debug":
             if not callable(self.bug):
                 raise ValueError("a debug exercise needs bug=, the function with the planted bug")
-            self.mistakes = [Mistake(self.bug, "this is still the planted bug. Compare it with torch on the "
-                                               "chapter's checks, find the line that differs, and fix it.")
+            self.mistakes = [Mistake(self.bug, "this is still the planted bug: your function returns exactly "
+                                               "what the planted one returns. Run the chapter's check cell above "
+                                               "on it, find the line that makes the difference, and fix it.")
                              ] + list(self.mistakes)
 
     # --- predictions and diagnoses -------------------------------------------------------------------
@@ -146,7 +148,7 @@ class Exercise:
         """(passed, message) for a chosen letter (a prediction, or the name of a planted bug)."""
         if given is None or given is Ellipsis:
             return False, f"First choose: set {asked} to one of {self._options()}, then run the check again."
-        key = str(given).strip().lower().strip("()") if isinstance(given, str) else given
+        key = _letter(given, self.choices) if isinstance(given, str) else given
         if key not in self.choices:
             return False, f"{given!r} is not one of the choices. Choose one of {self._options()}."
         if key != self.answer:
@@ -162,7 +164,8 @@ class Exercise:
             return False, f"Predict a number (an int or a float), not {_what(given)}."
         if abs(float(given) - float(self.answer)) <= self.tolerance:
             return True, f"Right: {_num(given)}"
-        hint = self.hints[0] if self.hints else "work it through once more."
+        near = [h for v, h in self.choice_hints.items() if abs(float(given) - float(v)) <= max(self.tolerance, 1e-9)]
+        hint = near[0] if near else self.hints[0] if self.hints else "work it through once more."
         return False, f"Not {_num(given)}. Hint: {hint}"
 
     def evaluate_prediction(self, given):
@@ -715,6 +718,17 @@ def outcome(name, measured):
             raise AssertionError(f"{name}: the experiment measured {_num(measured)}, outside "
                                  f"{_num(exercise.answer)} ± {_num(exercise.tolerance)}.")
         print(f"The experiment measured {_num(measured)}.")
+
+
+def _letter(text, choices):
+    """The letter a reader meant: "b", "B", "(b)", "b)", "b.", "b: because ..." all mean "b"."""
+    key = text.strip().lower()
+    if key in choices:
+        return key
+    key = key.lstrip("(")
+    if key[:1] in choices and (len(key) == 1 or key[1] in ").: "):
+        return key[:1]
+    return key
 
 
 def _inline(text):

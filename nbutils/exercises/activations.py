@@ -377,6 +377,9 @@ register(Exercise(
         Mistake(_softmax_grad_log_softmax, "that is log-softmax's backward, g - S Σ g. Softmax's is "
                 "S (g - Σ g S), along `axis`."),
         Mistake(_softmax_grad_no_keepdims, KEEPDIMS, raises=(ValueError, "broadcast")),
+        Mistake(lambda grad_output, y, axis: y * (grad_output - (grad_output * y).sum(-1, keepdims=True)),
+                "use the `axis` argument rather than a fixed axis: one case has axis=0, where the slices are "
+                "columns."),
     ],
     shape_hint="The gradient has the shape of y.",
     kind="debug",

@@ -189,6 +189,10 @@ register(Exercise(
     "initial_loss", None, [],
     kind="predict",
     answer=math.log(10), tolerance=0.15,
+    choice_hints={0.1: "0.1 is the probability the network gives the true class. The loss is −log of that "
+                       "probability, in the natural log.",
+                  1.0: "−log₁₀(0.1) = 1, but cross-entropy uses the natural log: −ln(0.1).",
+                  0.0: "a loss of 0 means the true class gets probability 1: an untrained network is far from that."},
     hints=(
         "An untrained network has no reason to prefer one digit over another. What probability does it give the "
         "true class, roughly?",

@@ -199,6 +199,11 @@ register(Exercise(
     "stacked_dropout_zeros", None, [],
     kind="predict",
     answer=0.75, tolerance=0.02,
+    choice_hints={
+        0.25: "0.25 is the fraction that SURVIVES both layers. The question asks for the fraction that comes out zero.",
+        0.5: "each layer alone zeroes half, but a unit zeroed by either layer is zero: the zeros add up across layers.",
+        75: "enter a fraction between 0 and 1, not a percentage.",
+    },
     hints=(
         "A unit survives the pair only if it survives both layers, and the two coins are independent.",
         "It survives with probability (1 − 0.5)·(1 − 0.5) = 0.25. So what fraction comes out zero?",
@@ -280,6 +285,7 @@ register(Exercise(
     kind="debug",
     bug=_planted_dropout_step,
     outputs=("output", "grad_input"),
+    shape_hint="Both the output and grad_input have the shape of x.",
     mistakes=[
         Mistake(_step_unscaled_backward, "the mask is right now, but the forward scales the kept units by "
                                          "1/(1 − p), so the gradient needs that factor too."),

@@ -54,6 +54,8 @@ register(Exercise(
                 "a bias is added, not multiplied: the multiply-adds of a layer are n_in·n_out per position."),
         Mistake(lambda s, l, m: _cost(s, l, m, first_in=lambda s: s[0]),
                 "the first layer flattens the whole (C, H, W) map: C·H·W inputs, not C (that would be GAP)."),
+        Mistake(lambda s, l, m: _cost(s, l, m)[::-1],
+                "right numbers, wrong order: return [parameters, multiply_adds], parameters first."),
     ],
     shape_hint="Return two ints: [parameters, multiply_adds] (a list or a tuple).",
     returns="int array",
@@ -262,6 +264,7 @@ register(Exercise(
         Mistake(lambda w, s: w.reshape(-1, *s)[:, :, ::-1, ::-1],
                 "don't flip: PyTorch's conv2d, like ours, is a cross-correlation (Chapter 1)."),
     ],
+    shape_hint="The kernel has shape (out_features, C, H, W), with (C, H, W) the feature map's shape.",
     choices={"a": "the kernel must be flipped, because a convolution flips its kernel",
              "b": "the weight is unflattened in channels-last order (H, W, C), but Flatten put the channel first: "
                   "(C, H, W)",

@@ -303,6 +303,9 @@ register(Exercise(
 # --- 6. Predict: how long the running mean takes to warm up -------------------------------------
 register(Exercise(
     "bn_warmup_steps", None, [], kind="predict", answer=44, tolerance=0.5,
+    choice_hints={43: "0.9^43 ≈ 0.0108 is still above 1 %: ln 0.01 / ln 0.9 ≈ 43.7 rounds UP to whole steps.",
+                  10: "momentum 0.1 does not mean 10 steps: each step closes only 10 % of the remaining gap.",
+                  100: "1/0.01 = 100 would be right if each step closed a fixed amount; it closes a fixed FRACTION."},
     hints=(
         "Start from running_mean = 0 and feed batches whose mean is always μ. What is the running mean after one "
         "step, two steps, k steps, with momentum 0.1?",

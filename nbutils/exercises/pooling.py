@@ -302,6 +302,12 @@ register(Exercise(
     kind="predict",
     answer=8,
     tolerance=0,
+    choice_hints={1: "the 5 is not the only winner: a window of zeros has a 9-way tie, and a tie still sends the "
+                     "gradient to one cell.",
+                  9: "9 is how many windows contain the 5, and they all send to the SAME cell. Count cells, not "
+                     "windows.",
+                  16: "16 is the number of windows, but several windows send to the same cell.",
+                  10: "count the 5 once: the 9 windows that contain it all send to that one cell."},
     hints=("Sort the 16 windows into two groups: those that contain the 5, and those that hold only zeros. Where does "
            "each group send its gradient?",
            "9 windows contain the 5, and all 9 send their gradient to it (it collects 9). Each of the other 7 holds "
