@@ -1,4 +1,5 @@
-"""Chapter 1 in a real JupyterLab, driven by headless Chromium: the live ipywidgets sliders redraw the figure.
+"""Chapter 1 in a real JupyterLab, driven by headless Chromium: the live ipywidgets sliders redraw the figure, and
+an exercise's help (hint 1, hint 2, the solution) opens one step at a time.
 
 The server runs on 127.0.0.1 with a random token, in a temporary folder holding a copy of the notebook, with its
 settings and workspaces kept there too; NBUTILS_STATIC_WIDGETS is removed from its environment, so `interact`
@@ -21,6 +22,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
+from nbutils.exercises import EXERCISES
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +36,7 @@ KERNEL_IDLE = """() => [...document.querySelectorAll('.jp-StatusBar-TextItem')]
     .some(el => /\\|\\s*Idle\\s*$/.test(el.textContent))"""
 SOME_CELL_RAN = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
     .some(el => /\\[(\\*|\\d+)\\]/.test(el.textContent))"""
+HELPED = "corr2d"  # an exercise of the chapter: solution("corr2d") shows its help in steps
 STDERR_OUTPUTS = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
 
 # User settings for a quiet, predictable JupyterLab: start the notebook's kernel without asking, render every cell
@@ -149,6 +153,12 @@ def test_live_slider_redraws_figure_in_jupyterlab(browser, jupyter_lab, screensh
         new_readout = figure.locator(".widget-readout").first.inner_text()
         figure.scroll_into_view_if_needed()
         page.screenshot(path=str(screenshot_dir / "jupyterlab.png"))
+        # Exercise help: hint 1, hint 2 and the solution open one at a time here too.
+        steps = page.locator(f".jp-OutputArea-output details.exercise-help:has(summary code:text-is('{HELPED}'))")
+        steps.first.wait_for(state="attached", timeout=RUN_TIMEOUT * 1000)
+        steps.first.scroll_into_view_if_needed()
+        steps.first.locator("summary").click()
+        opened = [steps.nth(i).evaluate("d => d.open") for i in range(steps.count())]
     except PlaywrightError as e:
         page.screenshot(path=str(screenshot_dir / "jupyterlab.png"))
         errors = page.eval_on_selector_all(STDERR_OUTPUTS, "els => els.map(el => el.innerText.slice(0, 600))")
@@ -159,3 +169,4 @@ def test_live_slider_redraws_figure_in_jupyterlab(browser, jupyter_lab, screensh
     assert after.startswith("data:image/png"), f"the redrawn figure is not a PNG: {after[:60]!r}"
     assert after != before, "the figure's image did not change after moving the slider"
     assert new_readout != readout, f"the slider's readout stayed at {readout!r}"
+    assert opened == [True] + [False] * (len(EXERCISES[HELPED].hints)), f"opening hint 1 of {HELPED} opened {opened}"
