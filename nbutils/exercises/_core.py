@@ -664,20 +664,13 @@ def _clip(text, n=200):
 
 
 # --- the registry ---------------------------------------------------------------------------------------
-def _origin(exercise):
-    if exercise.solution is None:  # a prediction has no function: its answer identifies it
-        return f"prediction {exercise.answer!r} among {sorted(exercise.choices)}"
-    fn = exercise.solution
-    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}"
-
-
 def register(exercise):
     """Add an exercise to the registry and return it. Names are unique: a second exercise of a name is refused."""
-    old = EXERCISES.get(exercise.name)
-    if old is not None and _origin(old) != _origin(exercise):  # the same origin is a module being reloaded
-        raise ValueError(f"two exercises are called {exercise.name!r}: one solved by {_origin(old)}, one by "
-                         f"{_origin(exercise)}. Exercise names must be unique; rename one.")
     exercise.module = inspect.currentframe().f_back.f_globals.get("__name__", "")
+    old = EXERCISES.get(exercise.name)
+    if old is not None and old.module != exercise.module:  # the same module: it is being reloaded
+        raise ValueError(f"two exercises are called {exercise.name!r}: {old.module}.{old.name} and "
+                         f"{exercise.module}.{exercise.name}. Exercise names must be unique; rename one.")
     EXERCISES[exercise.name] = exercise
     return exercise
 
