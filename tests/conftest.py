@@ -1,8 +1,10 @@
 """Shared fixtures for the book tests: the strict HTML build, a local web server, and headless Chromium.
 
 - `book_build` / `book_html`: run `jupyter-book build --all -W -n --keep-going` once per session and return
-  `_build/html`. Set `BOOK_SKIP_BUILD=1` to reuse an existing `_build/html` while iterating locally; it is
-  ignored when `CI` is set, so CI always builds. The default is to build.
+  `_build/html`. The build starts in the background as soon as the tests are collected, so it runs while the
+  tests that need no book run; the tests of the built book (mark `book`) run last, the fresh-kernel runs of the
+  notebooks first among them. Set `BOOK_SKIP_BUILD=1` to reuse an existing `_build/html` while iterating
+  locally; it is ignored when `CI` is set, so CI always builds. The default is to build.
 - `book_url`: `_build/html` served over HTTP on 127.0.0.1, on a free port, for the session.
 - `browser`: Playwright's Chromium, the system binary from `CHROMIUM_PATH` (default `/usr/bin/chromium`).
   Where it is missing the browser tests skip and say why; with `REQUIRE_BROWSER=1` (as in CI) they fail instead.
@@ -66,21 +68,56 @@ def _jupyter_book_command():
     return [exe, "build", "--all", "-W", "-n", "--keep-going", str(ROOT)]
 
 
+def _reuse_build():
+    return _truthy("BOOK_SKIP_BUILD") and not _truthy("CI") and (HTML_DIR / "index.html").exists()
+
+
+class _Build(threading.Thread):
+    """The strict build in a background thread: it runs while the tests that need no book run."""
+
+    def __init__(self):
+        super().__init__(name="book-build", daemon=True)
+        self.returncode, self.log, self.timed_out = None, "", False
+
+    def run(self):
+        env = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
+        try:
+            proc = subprocess.run(_jupyter_book_command(), cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True, timeout=BUILD_TIMEOUT)
+            self.returncode, self.log = proc.returncode, _ANSI.sub("", proc.stdout)
+        except subprocess.TimeoutExpired as e:
+            out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+            self.timed_out, self.log = True, _ANSI.sub("", out)
+
+
+_BUILD = []  # the one background build of this session, once started
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Tests of the built book run last, and the build starts at once, in parallel with the other tests."""
+    book = [item for item in items if item.get_closest_marker("book")]
+    book.sort(key=lambda item: item.path.name != "test_notebooks.py")  # they run notebooks before they wait
+    items[:] = [item for item in items if not item.get_closest_marker("book")] + book
+    if book and not config.option.collectonly and not _reuse_build() and not _BUILD:
+        _BUILD.append(_Build())
+        _BUILD[0].start()
+
+
 @pytest.fixture(scope="session")
 def book_build():
     """The strict build of the book, run once per session (or reused with BOOK_SKIP_BUILD=1 outside CI)."""
-    if _truthy("BOOK_SKIP_BUILD") and not _truthy("CI") and (HTML_DIR / "index.html").exists():
+    if _reuse_build():
         return BookBuild(HTML_DIR, "", built=False)
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
-    try:
-        proc = subprocess.run(_jupyter_book_command(), cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, timeout=BUILD_TIMEOUT)
-    except subprocess.TimeoutExpired as e:
-        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-        pytest.fail(f"the book build took more than {BUILD_TIMEOUT} s; its log ends with:\n{_tail(out)}")
-    log = _ANSI.sub("", proc.stdout)
+    if not _BUILD:  # a test outside the `book` mark asked for the book
+        _BUILD.append(_Build())
+        _BUILD[0].start()
+    build = _BUILD[0]
+    build.join()
+    if build.timed_out:
+        pytest.fail(f"the book build took more than {BUILD_TIMEOUT} s; its log ends with:\n{_tail(build.log)}")
+    log = build.log
     problems = [line for line in log.splitlines() if _PROBLEM.search(line)]
-    assert proc.returncode == 0, f"the book build exited with {proc.returncode}; its log ends with:\n{_tail(log)}"
+    assert build.returncode == 0, f"the book build exited with {build.returncode}; its log ends with:\n{_tail(log)}"
     assert not problems, (
         f"the book build logged {len(problems)} warning/error line(s):\n" + "\n".join(problems[:30])
         + f"\n--- the log ends with:\n{_tail(log)}"

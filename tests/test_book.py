@@ -68,9 +68,9 @@ class Record:
 
 
 @contextmanager
-def recorded_page(browser):
-    """A page in a fresh context; requests off 127.0.0.1 are recorded, then aborted."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def recorded_page(browser, **context_options):
+    """A page in a fresh context (1280 x 900 unless told); requests off 127.0.0.1 are recorded, then aborted."""
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **context_options})
     record = Record()
     context.route(lambda url: not _is_local(url), lambda route: route.abort("blockedbyclient"))
     context.on("request", lambda r: record.requests.append(r.url))

@@ -106,12 +106,13 @@ def _fresh_run(path):
 
 @pytest.mark.book
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
-def test_notebook_runs_in_a_fresh_kernel_and_prints_what_the_book_shows(path, book_html, monkeypatch):
+def test_notebook_runs_in_a_fresh_kernel_and_prints_what_the_book_shows(path, request, monkeypatch):
     """A fresh kernel on this machine reproduces every printed number of the built book.
 
     Interactive figures render their first frame only (NBUTILS_STATIC_WIDGETS=first): figures are not compared, the
     build draws every frame, and live ipywidgets can stall nbclient until its timeout (jupyter/nbclient#312). Live
-    sliders are tested in a real JupyterLab (test_jupyterlab.py). All notebooks run on first use, two at a time.
+    sliders are tested in a real JupyterLab (test_jupyterlab.py). All notebooks run on first use, two at a time,
+    while the book may still be building.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -119,6 +120,7 @@ def test_notebook_runs_in_a_fresh_kernel_and_prints_what_the_book_shows(path, bo
     if not _FRESH:
         with ThreadPoolExecutor(max_workers=2) as pool:
             _FRESH.update(zip(NOTEBOOKS, pool.map(_fresh_run, NOTEBOOKS)))
+    request.getfixturevalue("book_html")  # waits for the build
     built = _executed_by_the_build(path)
     ours, theirs = _text_outputs(_FRESH[path]), _text_outputs(built)
     assert len(ours) == len(theirs)
