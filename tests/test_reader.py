@@ -7,7 +7,9 @@ seconds); the tests below then assert on the measurements:
   least 2 image pixels per CSS pixel and fills the column; every slider says its value, not its position;
 - desktop, dark (the theme's own switch, `localStorage.theme = "dark"`): axe's colour-contrast rule passes;
   figures sit on a light card and are not dimmed by the theme's image filter;
-- phone (390 x 844, device scale 2): no page scrolls sideways; slider hit areas are at least 24 CSS px tall.
+- phone (390 x 844, device scale 2): no page scrolls sideways; slider hit areas are at least 24 CSS px tall;
+- print (media emulation): navigation is hidden, code wraps, and each interactive figure prints as a grid of its
+  key frames, each captioned with its knob values, instead of sliders and one frame.
 
 axe-core comes bundled with axe-playwright-python, so the audit runs offline.
 """
@@ -81,6 +83,21 @@ def _low_contrast(rule):
     return low
 
 
+_PRINTED = """() => {
+  const shown = el => el && getComputedStyle(el).display !== 'none' && el.getBoundingClientRect().height > 0;
+  const figures = [...document.querySelectorAll('.nbutils-interact')].map(fig => ({
+    controls: shown(fig.querySelector('.nbutils-controls')), frame: shown(fig.querySelector('img.nbutils-frame')),
+    keyframes: [...fig.querySelectorAll('.nbutils-keyframes figure')].filter(shown).map(f => ({
+      caption: (f.querySelector('figcaption') || {}).textContent || '', image: shown(f.querySelector('img'))}))}));
+  const navigation = [...document.querySelectorAll(
+      '.bd-sidebar-primary, .bd-sidebar-secondary, .bd-header, .header-article, .prev-next-area, .bd-footer')]
+    .filter(shown).map(el => el.className.split(' ')[0]);
+  const nowrap = [...document.querySelectorAll('div.highlight pre, div.cell_output pre')]
+    .filter(pre => getComputedStyle(pre).whiteSpace === 'pre' && pre.textContent.trim()).length;
+  return {figures, navigation, nowrap};
+}"""
+
+
 @functools.cache
 def visit(browser, book_url, page_path, mode):
     """Open the page in `mode` (light, dark or phone), run axe there, and return what was measured."""
@@ -89,11 +106,14 @@ def visit(browser, book_url, page_path, mode):
     with recorded_page(browser, **(PHONE if mode == "phone" else DESKTOP)) as (page, _):
         if mode == "dark":
             page.add_init_script("localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark')")
+        if mode == "print":
+            page.emulate_media(media="print")
         load(page, book_url + page_path)
         wait_for_mathjax(page)
         report = page.evaluate(_MEASURE)
+        report["print"] = page.evaluate(_PRINTED) if mode == "print" else None
         report["theme"] = page.evaluate("() => document.documentElement.dataset.theme")
-        if mode != "phone":
+        if mode in ("light", "dark"):
             rules = {"runOnly": ["color-contrast"]} if mode == "dark" else {}
             # Code is left to test_code_meets_contrast: axe takes a minute over a chapter's thousands of
             # highlighted tokens, which use a dozen colours.
@@ -183,6 +203,18 @@ def test_no_page_scrolls_sideways_on_a_phone(browser, book_url, page_path):
         f"{page_path} is {report['page_width']} px wide in a {report['viewport']} px viewport")
     small = [s for s in report["sliders"] if s["height"] < 24]
     assert not small, f"{page_path}: slider hit areas under 24 CSS px: {small}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_print_shows_key_frames_wraps_code_and_hides_navigation(browser, book_url, chapter):
+    printed = visit(browser, book_url, f"{chapter}.html", "print")["print"]
+    assert printed["figures"], f"{chapter}.html has no interactive figure to print"
+    for i, fig in enumerate(printed["figures"], 1):
+        assert not fig["controls"] and not fig["frame"], f"figure {i} prints its sliders or its live frame: {fig}"
+        assert len(fig["keyframes"]) >= 2, f"figure {i} prints fewer than two key frames: {fig['keyframes']}"
+        assert all(k["image"] and "=" in k["caption"] for k in fig["keyframes"]), f"figure {i}: {fig['keyframes']}"
+    assert not printed["navigation"], f"navigation is printed: {printed['navigation']}"
+    assert not printed["nowrap"], f"{printed['nowrap']} code or output block(s) would be cut at the margin in print"
 
 
 def test_screenshot_script_shows_a_chapter_in_light_dark_and_on_a_phone(browser, book_url, tmp_path):
