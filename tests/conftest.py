@@ -14,6 +14,7 @@ import functools
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -77,30 +78,53 @@ class _Build(threading.Thread):
 
     def __init__(self):
         super().__init__(name="book-build", daemon=True)
-        self.returncode, self.log, self.timed_out = None, "", False
+        self.returncode, self.log, self.timed_out, self.proc = None, "", False, None
 
     def run(self):
         env = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(_jupyter_book_command(), cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)
         try:
-            proc = subprocess.run(_jupyter_book_command(), cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True, timeout=BUILD_TIMEOUT)
-            self.returncode, self.log = proc.returncode, _ANSI.sub("", proc.stdout)
-        except subprocess.TimeoutExpired as e:
-            out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-            self.timed_out, self.log = True, _ANSI.sub("", out)
+            out, _ = self.proc.communicate(timeout=BUILD_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            out, _ = self.proc.communicate()
+            self.timed_out = True
+        self.returncode, self.log = self.proc.returncode, _ANSI.sub("", out or "")
+
+    def stop(self):
+        """Kill the build and the kernels it started (they share its process group)."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
 
 
 _BUILD = []  # the one background build of this session, once started
 
 
+def _start_build():
+    if not _BUILD:
+        _BUILD.append(_Build())
+        _BUILD[0].start()
+    return _BUILD[0]
+
+
 def pytest_collection_modifyitems(session, config, items):
-    """Tests of the built book run last, and the build starts at once, in parallel with the other tests."""
+    """Tests of the built book run last; the fresh-kernel runs of the notebooks first among them."""
     book = [item for item in items if item.get_closest_marker("book")]
     book.sort(key=lambda item: item.path.name != "test_notebooks.py")  # they run notebooks before they wait
     items[:] = [item for item in items if not item.get_closest_marker("book")] + book
-    if book and not config.option.collectonly and not _reuse_build() and not _BUILD:
-        _BUILD.append(_Build())
-        _BUILD[0].start()
+
+
+def pytest_collection_finish(session):
+    """When a selected test needs the book, its build starts now, in parallel with the tests before it."""
+    selected = any(item.get_closest_marker("book") for item in session.items)
+    if selected and not session.config.option.collectonly and not _reuse_build():
+        _start_build()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for build in _BUILD:  # an interrupted session leaves no build running
+        build.stop()
 
 
 @pytest.fixture(scope="session")
@@ -108,10 +132,7 @@ def book_build():
     """The strict build of the book, run once per session (or reused with BOOK_SKIP_BUILD=1 outside CI)."""
     if _reuse_build():
         return BookBuild(HTML_DIR, "", built=False)
-    if not _BUILD:  # a test outside the `book` mark asked for the book
-        _BUILD.append(_Build())
-        _BUILD[0].start()
-    build = _BUILD[0]
+    build = _start_build()  # already running unless a test outside the `book` mark asked for the book
     build.join()
     if build.timed_out:
         pytest.fail(f"the book build took more than {BUILD_TIMEOUT} s; its log ends with:\n{_tail(build.log)}")
