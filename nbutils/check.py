@@ -1,11 +1,13 @@
 """Compare NumPy layers with their PyTorch twins, and check gradients numerically.
 
-Every check prints a one-line verdict and raises CheckError when it fails.
+Every check prints a one-line verdict (two lines when the name is long) and raises CheckError when it fails.
 """
 
 import copy
 
 import numpy as np
+
+WIDTH = 100  # characters: the book's column holds about 100 (a verdict wider than this is printed on two lines)
 
 
 class CheckError(AssertionError):
@@ -26,6 +28,8 @@ def compare(name, ours, theirs, rtol=1e-7, atol=1e-10, verbose=True):
     ok = bool(np.all(err <= atol + rtol * np.abs(theirs))) and not np.isnan(ours).any()
     tol = f"(atol {atol:g}, rtol {rtol:g})"
     line = f"{'✓' if ok else '✗'} {name}: max abs err {abs_err:.1e}, max rel err {rel_err:.1e} {tol}"
+    if len(line) > WIDTH:  # a long name: the numbers go on a second line, so the verdict fits the book's column
+        line = line.replace(": max abs err", ":\n  max abs err", 1)
     if not ok:
         raise CheckError(line)
     if verbose:

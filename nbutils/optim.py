@@ -9,22 +9,26 @@ from nbutils.layers.base import Module
 class SGD:
     """Stochastic gradient descent with momentum and weight decay, as torch.optim.SGD.
 
-    modules: a layer (e.g. a Sequential) or a list of layers; every parameter in their `params` is trained, once
-    (a layer used twice, or an array shared by two layers, gets one update with all its gradients summed).
-    One step, for each parameter p with gradient g:  d = g + weight_decay·p;  buf = d on the first step,
-    else buf = momentum·buf + (1 - dampening)·d;  d = d + momentum·buf (nesterov) or buf;  p -= lr·d.
+    modules: a layer (e.g. a Sequential) or a list of layers; every parameter in their `params` is
+    trained, once (a layer used twice, or an array shared by two layers, gets one update with all
+    its gradients summed). One step, for each parameter p with gradient g:
+        d = g + weight_decay·p;
+        buf = d on the first step, else buf = momentum·buf + (1 - dampening)·d;
+        d = d + momentum·buf (nesterov) or buf;  p -= lr·d.
     """
 
     def __init__(self, modules, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
         if isinstance(modules, dict):
-            raise TypeError("SGD takes modules, not their params: write SGD(model, lr=...) or SGD([layer1, layer2], "
+            raise TypeError("SGD takes modules, not their params: write "
+                            "SGD(model, lr=...) or SGD([layer1, layer2], "
                             "lr=...), so that it can read each layer's gradients")
         self.modules = [modules] if isinstance(modules, Module) else list(modules)
         for i, m in enumerate(self.modules):
             if not isinstance(m, Module):
                 raise TypeError(f"SGD trains nbutils layers; modules[{i}] is a {type(m).__name__}")
         if not self._parameters():
-            raise ValueError("SGD got no parameters to train (torch: 'optimizer got an empty parameter list')")
+            raise ValueError("SGD got no parameters to train (torch: "
+                             "'optimizer got an empty parameter list')")
         for name, v in (("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay)):
             if _check_number(v, name) < 0:
                 raise ValueError(f"{name} must be at least 0, got {v}")
@@ -35,9 +39,10 @@ class SGD:
         self.state = {}  # (index in modules, parameter name) -> momentum buffer
 
     def _parameters(self):
-        """{(module index, name): (parameter, its gradients)}, each array once, under the first name it has. A layer
-        used twice counts once (its gradients already add up); an array shared by two layers (tied weights) gets the
-        gradients of both, which step() sums, as torch does."""
+        """{(module index, name): (parameter, its gradients)}, each array once, by its first name.
+
+        A layer used twice counts once (its gradients already add up); an array shared by two layers
+        (tied weights) gets the gradients of both, which step() sums, as torch does."""
         found, first = {}, {}
         for k, m in enumerate(self.modules):
             grads = m.grads
@@ -49,7 +54,7 @@ class SGD:
         return {key: (p, list(gs.values())) for key, (p, gs) in found.items()}
 
     def zero_grad(self):
-        """Forget every layer's accumulated gradients (torch sets them to None; a parameter with none is skipped)."""
+        """Forget all gradients (torch sets them to None; a parameter with none is skipped)."""
         for m in self.modules:
             m.zero_grad()
 
@@ -60,7 +65,8 @@ class SGD:
                 continue
             g = grads[0] if len(grads) == 1 else sum(grads)
             if np.shape(g) != p.shape:
-                raise ValueError(f"the gradient of {key[1]} has shape {np.shape(g)}, the parameter {p.shape}")
+                raise ValueError(f"the gradient of {key[1]} has shape "
+                                 f"{np.shape(g)}, the parameter {p.shape}")
             d = g + self.weight_decay * p if self.weight_decay else g
             if self.momentum:
                 buf = self.state.get(key)

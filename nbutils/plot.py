@@ -372,16 +372,19 @@ def head_flow(rows, title=None, size=(9.4, 2.9)):
 
     rows maps a head's name to a list that alternates tensors, (shape label, number of values), and layers,
     (layer name, parameter count). Box heights grow with log10(values). The layer holding the most parameters
-    in the whole figure is labelled in the highlight colour; each row ends with its total parameter count.
+    in the whole figure is labelled in the highlight colour; each row's total parameter count sits under its name.
     """
     fig, ax = plt.subplots(figsize=size)
-    pitch, box = 3.3, 2.0  # distance between tensor boxes; box width
+    pitch, box = 4.0, 2.3  # distance between tensor boxes; box width (fits "512×14×14" at 8 in wide)
     biggest = max([s[1] for stages in rows.values() for s in stages[1::2]] + [0])
     totals = {name: sum(s[1] for s in stages[1::2]) for name, stages in rows.items()}
     slots = max(len(stages) for stages in rows.values()) // 2 + 1
     for r, (name, stages) in enumerate(rows.items()):
         y = -1.9 * r
-        ax.text(-box / 2 - 0.25, y, name, ha="right", va="center", fontsize=11, fontweight="bold")
+        ax.text(-box / 2 - 0.3, y + 0.12, name, ha="right", va="bottom", fontsize=11, fontweight="bold")
+        color = HIGHLIGHT if totals[name] == max(totals.values()) else "#333333"
+        ax.text(-box / 2 - 0.3, y - 0.05, f"total {short_count(totals[name])}", ha="right", va="top",
+                fontsize=10, color=color)
         for i, (label, count) in enumerate(stages):
             x = i // 2 * pitch
             if i % 2 == 0:  # a tensor
@@ -397,10 +400,12 @@ def head_flow(rows, title=None, size=(9.4, 2.9)):
                 color = HIGHLIGHT if count == biggest and count > 0 else "#333333"
                 ax.text((x0 + x1) / 2, y - 0.1, short_count(count) if count else "0 params", ha="center",
                         va="top", fontsize=8.5, color=color)
-        color = HIGHLIGHT if totals[name] == max(totals.values()) else "#333333"
-        ax.text((slots - 1) * pitch + box / 2 + 0.4, y, f"total\n{short_count(totals[name])}", ha="left",
-                va="center", fontsize=10.5, color=color)
-    ax.set_xlim(-3.4, (slots - 1) * pitch + box / 2 + 1.6)
+    ax.set_xlim(-4.3, (slots - 1) * pitch + box / 2 + 0.15)
+    fig.alt_text = (f"{title}. " if title else "") + " ".join(  # the flow in words, for screen readers
+        f"{name}: " + " → ".join(label if i % 2 == 0 else
+                                 f"{label} ({short_count(count) + ' parameters' if count else 'no parameters'})"
+                                 for i, (label, count) in enumerate(stages))
+        + f"; {short_count(totals[name])} parameters in total." for name, stages in rows.items())
     ax.set_ylim(-1.9 * (len(rows) - 1) - 0.9, 0.8)
     ax.set_axis_off()
     if title:
@@ -475,7 +480,7 @@ def image_with_bars(img, values, title=None, highlight=None, mark=None, ylabel="
     a1.bar(range(len(values)), values, color=colors, edgecolor=["black" if k == mark else "none"
                                                                 for k in range(len(values))], linewidth=2)
     for k, v in enumerate(values):
-        a1.text(k, v + 0.02, f"{v:.2f}", ha="center", va="bottom", fontsize=7)
+        a1.text(k, v + 0.02, f"{v:.2f}", ha="center", va="bottom", fontsize=8)
     a1.set_xticks(range(len(values)), [str(k) for k in range(len(values))])
     a1.set_ylim(0, 1.12)
     a1.set_ylabel(ylabel, fontsize=9)
@@ -782,6 +787,11 @@ def bn_backward_graph(size=(9.6, 4.6)):
     ax.set_aspect("equal")
     ax.set_axis_off()
     ax.set_title("batch norm on one channel: forward (grey), and the three ways back to x", fontsize=11)
+    fig.alt_text = ("Batch norm on one channel as a graph. Forward: x gives μ = mean(x) and σ² = mean((x − μ)²); "
+                    "x, μ and σ² give x̂ = (x − μ)·r; y = γ·x̂ + β; y gives the loss L. Backward, ĝ = γ·∂L/∂y flows "
+                    "from L to x̂ and on to x by three paths: 1. directly through x̂, r·ĝⱼ; 2. through μ, − r·mean(ĝ); "
+                    "3. through σ², − r·x̂ⱼ·mean(ĝ·x̂). ∂L/∂xⱼ is their sum, r·(ĝⱼ − mean(ĝ) − x̂ⱼ·mean(ĝ·x̂)), "
+                    "with r = 1/√(σ² + ε).")
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.93)  # fixed: no tight_layout pass
     return fig
 
@@ -837,3 +847,289 @@ def head_as_conv(kernel=4, map_sizes=(4, 6), channels=64, classes=10, size=(9.2,
 
 # --- Chapter 7 diagrams (conceptual figures) ---
 # --- end of chapter 7 diagrams ---
+
+
+# --- Alt text: a plain description of a Figure, and its HTML image for the static book ---------------
+_TEX = {
+    r"\times": "×", r"\cdot": "·", r"\pm": "±", r"\approx": "≈", r"\leq": "≤", r"\le": "≤", r"\geq": "≥",
+    r"\ge": "≥", r"\neq": "≠", r"\infty": "∞", r"\sum": "Σ", r"\prod": "Π", r"\partial": "∂", r"\nabla": "∇",
+    r"\sqrt": "√", r"\to": "→", r"\rightarrow": "→", r"\leftarrow": "←", r"\in": "∈", r"\ldots": "…",
+    r"\dots": "…", r"\cdots": "⋯", r"\circ": "∘", r"\odot": "⊙", r"\ast": "*", r"\%": "%", r"\,": " ", r"\;": " ",
+    r"\!": "", r"\ ": " ", r"\quad": " ",
+}
+_GREEK = dict(zip("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau upsilon "
+                  "phi chi psi omega".split(), "αβγδεζηθικλμνξπρστυφχψω"))
+_TEX.update({"\\" + name: letter for name, letter in _GREEK.items()})
+_TEX.update({"\\Gamma": "Γ", "\\Delta": "Δ", "\\Theta": "Θ", "\\Lambda": "Λ", "\\Sigma": "Σ", "\\Phi": "Φ",
+             "\\Omega": "Ω", "\\varepsilon": "ε", "\\ell": "ℓ"})
+_SUP = str.maketrans("0123456789+-n", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻ⁿ")
+
+
+def plain_text(text):
+    """Matplotlib text as plain words: mathtext `$...$` becomes Unicode (`$3\\times3$` -> "3×3"), spaces collapse."""
+    import re
+
+    def math(m):
+        s = m.group(1)
+        for _ in range(4):  # innermost braces first: \frac{x - \mu}{\sqrt{\sigma^2}}
+            s = re.sub(r"\\(?:math[a-z]+|text[a-z]*|operatorname|boldsymbol)\s*\{([^{}]*)\}", r"\1", s)
+            s = re.sub(r"\\sqrt\s*\{([^{}]*)\}", r"√(\1)", s)
+            s = re.sub(r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"(\1)/(\2)", s)
+            s = re.sub(r"\\hat\s*\{?(\w)\}?", "\\1\u0302", s)
+            s = re.sub(r"\\(?:bar|overline)\s*\{?(\w)\}?", "\\1\u0304", s)
+            s = re.sub(r"\\tilde\s*\{?(\w)\}?", "\\1\u0303", s)
+        for cmd in sorted(_TEX, key=len, reverse=True):  # longest first: \leq before \le
+            s = re.sub(re.escape(cmd) + r"(?![A-Za-z])\s*", lambda _, c=cmd: _TEX[c], s)  # as mathtext: no space
+        s = re.sub(r"(\s)([×·±≈≤≥≠→←∈])(?=\S)", r"\1\2 ", s)  # "a \leq b" -> "a ≤ b", "3\times3" -> "3×3"
+        s = re.sub(r"\^(?:\{([0-9+\-n]+)\}|([0-9n]))", lambda m: (m.group(1) or m.group(2)).translate(_SUP), s)
+        s = re.sub(r"[_^]\{([^{}]*)\}", r"\1", s).replace("_", "").replace("^", "")
+        s = re.sub(r"\\(?:left|right|big|Big|displaystyle)", "", s)
+        return re.sub(r"\\([A-Za-z]+)", r"\1", s).replace("{", "").replace("}", "")
+
+    text = re.sub(r"(?<!\\)\$(.+?)(?<!\\)\$", math, text or "").replace(r"\$", "$")
+    return " ".join(text.split())
+
+
+def _join(items, last="and"):
+    """ "a, b and c"; "a, 1; b, 2 and c, 3" when the items hold commas themselves."""
+    items = [i for i in items if i]
+    sep = "; " if any("," in i for i in items) else ", "
+    return items[0] if len(items) == 1 else sep.join(items[:-1]) + f" {last} " + items[-1] if items else ""
+
+
+def _a(phrase):
+    """ "a" or "an" before a phrase: an 8×8 grid, an image, a 6×6 grid."""
+    vowel = phrase[:1] in "aeio8" or phrase.startswith(("11", "18")) and not phrase[2:3].isdigit()
+    return ("an " if vowel else "a ") + phrase
+
+
+def _some(items, most=6, distinct=True):
+    """Up to `most` (distinct) non-empty items, in order, then "N more" if there are more."""
+    items = [i for i in items if i]
+    seen = list(dict.fromkeys(items)) if distinct else items
+    return seen[:most] + ([f"{len(seen) - most} more"] if len(seen) > most else [])
+
+
+def _axes_kind(ax, labels=True):
+    """What an Axes shows, in a few words (without its title), e.g. "a 6×6 grid of numbers"; labels=True adds
+    the numbers of a small grid and the axis labels ("x axis: epoch; y axis: loss (log scale)")."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.container import BarContainer
+    from matplotlib.ticker import FixedLocator
+
+    parts = []
+    texts = [plain_text(t.get_text()) for t in ax.texts if t.get_visible() and t.get_text().strip()]
+    for im in ax.images[:1]:
+        shape = im.get_array().shape
+        size = f"{shape[0]}×{shape[1]}"
+        if len(texts) >= 0.5 * shape[0] * shape[1] and len(shape) == 2:
+            what = _a(f"{size} grid of numbers")
+            cells = sorted((round(t.get_position()[1]), round(t.get_position()[0]), plain_text(t.get_text()))
+                           for t in ax.texts if t.get_visible() and t.get_text().strip())
+            if labels and len(cells) == shape[0] * shape[1] <= 16:  # small enough to read out, row by row
+                rows = [", ".join(c[2] for c in cells if c[0] == r) for r in dict.fromkeys(c[0] for c in cells)]
+                what += (", by rows: " if len(rows) > 1 else ": ") + "; ".join(rows)
+        elif len(shape) == 3 or (im.get_cmap().name in ("gray", "Greys", "gray_r", "binary")):
+            what = _a(f"{size} {'colour' if len(shape) == 3 else 'greyscale'} image")
+        else:
+            what = _a(f"{size} heatmap")
+        if getattr(im, "colorbar", None) is not None:
+            label = plain_text(im.colorbar.ax.get_ylabel() or im.colorbar.ax.get_xlabel())
+            what += f" with a colour scale{' for ' + label if label else ''}"
+        parts.append(what)
+    legend = ax.get_legend()
+    series = _join(_some([plain_text(t.get_text()) for t in legend.get_texts()] if legend else [], 5))
+    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+    lines = [ln for ln in ax.lines if ln.get_visible() and len(ln.get_xdata()) > 2]
+    if bars:
+        fixed = isinstance(ax.xaxis.get_major_locator(), FixedLocator)
+        cats = _some([plain_text(t.get_text()) for t in ax.get_xticklabels()] if fixed else [], 10)
+        kind = "a histogram" if not cats and len(bars[0].patches) >= 10 else "a bar chart"
+        parts.append(kind + (f" of {series}" if series else "") + (f" over {_join(cats)}" if cats else ""))
+    elif lines and not ax.images:
+        n = len(lines)
+        parts.append(f"a line plot of {series}" if series else "a line plot" + (f" with {n} curves" if n > 1 else ""))
+    if any(isinstance(c, PathCollection) for c in ax.collections):
+        parts.append("a scatter plot")
+    if not parts and (ax.patches or ax.collections or ax.lines or ax.artists):
+        short = [t for t in texts if len(t) <= 40]
+        shown = _some(short, 6)
+        if shown and shown[-1].endswith(" more"):
+            parts.append("a diagram with labels such as " + ", ".join(shown[:-1]))
+        else:
+            parts.append("a diagram" + (f" labelled {_join(shown)}" if shown else ""))
+    if not parts and any(ch.isalnum() for t in texts for ch in t):  # not a lone "…" between panels
+        parts.append("the text “" + " ".join(texts[:4]) + ("…" if len(texts) > 4 else "") + "”")
+    out = ", ".join(parts)
+    if out and labels and ax.axison:
+        for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            label = plain_text(axis.get_label_text())
+            if label and ax.images and not len(axis.get_ticklocs()):  # an image's label names its row or column
+                out += f"; {'column' if name == 'x' else 'row'}: {label}"
+            elif label:
+                out += f"; {name} axis: {label}" + (" (log scale)" if axis.get_scale() == "log" else "")
+    return out
+
+
+def _position(spec, rows, cols):
+    """"left", "top right", "bottom" (a panel across the figure), "row 2, panel 3"… for a subplot spec in a
+    rows × cols grid; None for a panel spanning some but not all rows and columns."""
+    rs, cs = spec.rowspan, spec.colspan
+    horiz = {2: ["left", "right"], 3: ["left", "middle", "right"]}.get(cols)
+    vert = {2: ["top", "bottom"], 3: ["top", "middle", "bottom"]}.get(rows)
+    if len(rs) == rows and len(cs) == 1:  # a column (or, in a single row, a panel)
+        return horiz[cs.start] if horiz else f"panel {cs.start + 1}"
+    if len(cs) == cols and len(rs) == 1:  # a row
+        return vert[rs.start] if vert else f"panel {rs.start + 1}"
+    if len(rs) == 1 and len(cs) == 1:
+        return f"{vert[rs.start]} {horiz[cs.start]}" if horiz and vert else f"row {rs.start + 1}, panel {cs.start + 1}"
+    return None
+
+
+def _sentence(text):
+    """A sentence. Only words describe() writes itself are capitalised ("a line plot" -> "A line plot", "left:" ->
+    "Left:"); titles stay as written ("lr 0.01", "σ curve", "momentum=0.9")."""
+    import re
+
+    text = text.strip()
+    if re.match(r"(an? |left|right|middle|top|bottom|panel |row |the text )", text):
+        text = text[0].upper() + text[1:]
+    return text + ("" if text.endswith((".", "?", "!", "…")) else ".") if text else ""
+
+
+def describe(fig, most=6):
+    """One to three plain sentences about a matplotlib Figure, for alt text: its suptitle, then each panel's
+    position, title and content (grid, image, heatmap, line plot, bars, diagram), axis labels and legend entries.
+
+    "Max pooling, 2×2 kernel. Left: input, a 6×6 grid of numbers. Right: output, a 3×3 grid of numbers."
+    Mathtext becomes plain Unicode. Never empty. More than `most` panels are summarised by kind and titles.
+    Drawing code that knows better sets `fig.alt_text = "..."`, which is returned as it is.
+    """
+    if getattr(fig, "alt_text", None):
+        return plain_text(fig.alt_text)
+    colorbars = {id(im.colorbar.ax) for ax in fig.axes for im in ax.images if getattr(im, "colorbar", None)}
+    colorbars |= {id(ax) for ax in fig.axes if hasattr(ax, "_colorbar")}
+    panels = []
+    for ax in fig.axes:
+        if id(ax) in colorbars or not ax.get_visible():
+            continue
+        title = ", ".join(t for t in (plain_text(ax.get_title(loc)) for loc in ("left", "center", "right")) if t)
+        kind = _axes_kind(ax, labels=len(fig.axes) - len(colorbars) <= most)
+        if title or kind:
+            spec = ax.get_subplotspec() if hasattr(ax, "get_subplotspec") else None
+            panels.append((ax, spec, title, kind))
+    sup = getattr(fig, "_suptitle", None)
+    texts = ([sup] if sup else []) + [t for t in fig.texts if t is not sup]
+    head = ", ".join([t for t in (plain_text(t.get_text()) for t in texts) if t][:3])
+    if not panels:
+        n = len([ax for ax in fig.axes if ax.get_visible()])
+        tail = f"A figure with {n} empty panel{'s' * (n != 1)}." if n else "An empty figure."
+        return _sentence(head) + (" " if head else "") + tail
+    if len(panels) == 1:
+        _, _, title, kind = panels[0]
+        body = f"{title}: {kind}" if title and kind else title or kind
+        return " ".join(_sentence(s) for s in (head, body) if s)
+    sentences = [head or f"A figure with {len(panels)} panels"]
+    if len(panels) <= most:
+        specs = [s for _, s, _, _ in panels]
+        one_grid = None not in specs and len({id(s.get_gridspec()) for s in specs}) == 1
+        rows, cols = (specs[0].get_gridspec().nrows, specs[0].get_gridspec().ncols) if one_grid else (1, 1)
+        for k, (_, spec, title, kind) in enumerate(panels):
+            where = (_position(spec, rows, cols) if one_grid else None) or f"panel {k + 1}"
+            sentences.append(f"{where}: " + ", ".join(x for x in (title, kind) if x))
+    else:
+        kinds = _some([kind for _, _, _, kind in panels], 3)
+        specs = [s for _, s, _, _ in panels]
+        grid_rows = {}  # row -> [(column, title, row label)], when the panels share one grid
+        if None not in specs and len({id(s.get_gridspec()) for s in specs}) == 1:
+            for ax, spec, title, _ in panels:
+                r, c = divmod(spec.num1, spec.get_gridspec().ncols)
+                grid_rows.setdefault(r, []).append((c, title, plain_text(ax.get_ylabel()) if ax.axison else ""))
+        titles = [title for _, _, title, _ in panels if title]
+        n = len(grid_rows)
+        text = f"{len(panels)} panels" + (f" in {n} rows" if n > 1 else "")
+        text += f", each {kinds[0]}" if len(kinds) == 1 else f" ({_join(kinds, last='or')})" if kinds else ""
+        if n > 1 and titles and len(titles) <= 4 * most:  # row by row, every title in its place
+            names = {2: ["top", "bottom"], 3: ["top", "middle", "bottom"]}.get(n, [str(k + 1) for k in range(n)])
+            parts = []
+            for name, (_, cells) in zip(names, sorted(grid_rows.items())):
+                cells.sort()
+                label = next((lab for _, _, lab in cells if lab), "")
+                row_titles = ", ".join(t for _, t, _ in cells if t)
+                name = f"{name} row" if n <= 3 else f"row {name}"
+                parts.append(f"{name} ({label}): {row_titles}" if label and row_titles else
+                             f"{name}: {label or row_titles}" if label or row_titles else "")
+            text += ". " + _sentence("; ".join(p for p in parts if p))[:-1]
+        else:
+            text += f", titled {_join(_some(titles, 2 * most, distinct=False))}" if titles else ""
+            rows = _some([lab for _, cells in sorted(grid_rows.items()) for _, _, lab in sorted(cells)[:1] if lab],
+                         most)
+            text += f"; rows: {_join(rows)}" if rows else ""
+        if head:
+            sentences.append(text)
+        else:
+            sentences[0] = "A figure with " + text
+    return " ".join(_sentence(s) for s in sentences)
+
+
+def figure_html(fig):
+    """A Figure as one HTML <img>, PNG data URI with alt text from `describe`, drawn as the inline backend draws it
+    (same dpi, `bbox_inches="tight"`, "retina" if configured: then width/height halve the pixels). None for an empty
+    figure. At 1x the <img> has no width/height, like myst-nb's image/png output: the theme's padding (dark mode)
+    then adds to the natural size instead of shrinking the picture.
+
+    The static book shows static figures through this: myst-nb takes an <img>'s alt only from cell metadata, so an
+    image/png output always gets its file path as alt. _ext/frames.py later moves the data URI into a file.
+    """
+    import base64
+    import html
+
+    from IPython.core.pylabtools import print_figure
+
+    try:
+        from matplotlib_inline.config import InlineBackend
+
+        config = InlineBackend.instance()
+        kwargs, formats = dict(config.print_figure_kwargs), set(config.figure_formats)
+    except ImportError:  # no inline backend: IPython's defaults
+        kwargs, formats = {"bbox_inches": "tight"}, {"png"}
+    scale = 2 if formats & {"retina", "png2x"} else 1
+    png = print_figure(fig, fmt="retina" if scale == 2 else "png", **kwargs)
+    if not png:
+        return None
+    width, height = (int.from_bytes(png[i:i + 4], "big") // scale for i in (16, 20))  # the PNG's IHDR chunk
+    src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    size = f'width="{width}" height="{height}" ' if scale != 1 else ""  # 1x: natural size, as the PNG output had
+    return (f'<img class="nbutils-figure" src="{src}" alt="{html.escape(describe(fig), quote=True)}" {size}'
+            f'style="max-width:100%;height:auto">')
+
+
+def _html_formatter(fig):
+    """text/html for a Figure in the static book build only; live Jupyter and Colab keep their usual PNG output."""
+    from nbutils.widgets import is_static
+
+    if is_static():
+        return figure_html(fig)
+    return fig._repr_html_() if hasattr(fig, "_repr_html_") else None
+
+
+def register_html_formatter(shell=None):
+    """Show Figures as `figure_html` when the static book is built (NBUTILS_STATIC_WIDGETS set). Runs on import.
+
+    Registered for FigureBase, not Figure: the inline backend's `select_figure_formats` (run when the backend loads or
+    `%config InlineBackend.figure_formats` changes) drops every formatter registered for Figure itself. The image/png
+    output stays too (one output with both types); myst-nb renders text/html first, Jupyter shows the same picture.
+    """
+    from matplotlib.figure import FigureBase
+
+    try:
+        shell = shell or get_ipython()  # noqa: F821 (a builtin inside IPython)
+    except NameError:
+        return False
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return False
+    shell.display_formatter.formatters["text/html"].for_type(FigureBase, _html_formatter)
+    return True
+
+
+register_html_formatter()

@@ -3,11 +3,19 @@
 One call, `interact(draw, kernel_size=[1, 3, 5], stride=[1, 2])`, serves both media. `draw(**values)`
 returns a matplotlib Figure. In a live kernel the call shows ipywidgets sliders that redraw the figure.
 When the book is built (the build sets NBUTILS_STATIC_WIDGETS=1), it renders every combination of
-slider values once, as quantized PNG frames, into one HTML output with native range sliders and a few
-lines of JavaScript, so the page responds with no kernel and no network.
+slider values once into one HTML output with native range sliders and a few lines of JavaScript, so the
+page responds with no kernel and no network.
+
+Frame geometry, the same for every figure: a figure W inches wide is shown W x 100 CSS px wide (an
+8-inch figure fills the text column, like the static figures), and is rendered at 200 dpi, so each CSS
+pixel has 2 x 2 image pixels and the frames stay sharp on high-density screens. At that scale a font of
+8 pt is 11.1 CSS px, the smallest text the book allows: `check_frame` refuses a frame whose smallest text
+is smaller, so a figure that would be hard to read fails the build instead of reaching the page.
+Frames are lossless WebP (antialiased, photographs in their own tones); identical frames are stored once.
 """
 
 import base64
+import contextlib
 import html
 import io
 import itertools
@@ -15,9 +23,16 @@ import json
 import os
 
 import matplotlib.pyplot as plt
+from matplotlib.backends.backend_agg import RendererAgg
 from PIL import Image
 
 STATIC_ENV = "NBUTILS_STATIC_WIDGETS"
+
+CSS_PX_PER_INCH = 100  # a W-inch figure is shown W x 100 CSS px wide
+DPI = 200  # image pixels per inch: 2 image px per CSS px
+COLUMN_CSS_PX = 820  # the text column at 1366 px; a wider frame is scaled down to it (and its text with it)
+MIN_TEXT_CSS_PX = 11.0  # the smallest readable text in a frame: 8 pt at 100 CSS px per inch
+MAX_KEYFRAMES = 6  # frames printed in place of the sliders
 
 
 def is_static():
@@ -30,72 +45,258 @@ def only_first_frame():
     return os.environ.get(STATIC_ENV, "") == "first"
 
 
-def png_frame(fig, colors=16, dpi=64):
-    """A matplotlib Figure as a base64 PNG quantized to `colors` colours (closes the figure)."""
+# ----------------------------------------------------------------------------------------------- one frame
+
+
+@contextlib.contextmanager
+def _recording_text(sizes):
+    """Record (text, size in points) of every text the Agg renderer draws while the block runs."""
+    original = RendererAgg.draw_text
+
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        if str(s).strip():
+            sizes.append((str(s), prop.get_size_in_points()))
+        return original(self, gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+
+    RendererAgg.draw_text = draw_text
+    try:
+        yield sizes
+    finally:
+        RendererAgg.draw_text = original
+
+
+def css_size(fig):
+    """(width, height) in CSS px at which the book shows `fig`: 100 CSS px per inch of figure."""
+    w, h = fig.get_size_inches()
+    return round(w * CSS_PX_PER_INCH), round(h * CSS_PX_PER_INCH)
+
+
+def text_css_px(points, css_width):
+    """CSS px of a `points` font in a frame whose intrinsic width is `css_width` (scaled down past the column)."""
+    return points / 72 * CSS_PX_PER_INCH * min(1.0, COLUMN_CSS_PX / css_width)
+
+
+def describe_fallback(fig):
+    """A short description from the figure's titles and axis labels (used when nbutils.plot has no describe)."""
+    parts = []
+    suptitle = getattr(fig, "_suptitle", None)
+    if suptitle is not None and suptitle.get_text().strip():
+        parts.append(suptitle.get_text().strip())
+    for ax in fig.axes:
+        bits = [t.get_text().strip() for t in (ax.title, ax._left_title, ax._right_title) if t.get_text().strip()]
+        labels = [lab for lab in (ax.get_xlabel(), ax.get_ylabel()) if lab]
+        if labels:
+            bits.append("axes: " + " vs ".join(labels[::-1]))
+        if bits:
+            parts.append(", ".join(bits))
+    text = "; ".join(" ".join(p.split()) for p in parts)
+    return f"Figure: {text}" if text else "Figure"
+
+
+def describe(fig):
+    """The figure's description for alt text: nbutils.plot.describe when it exists, else the fallback."""
+    from nbutils import plot
+
+    fn = getattr(plot, "describe", None) or describe_fallback
+    return " ".join(fn(fig).split()).rstrip(". ")  # the page adds "; name=value, ..."
+
+
+def render_frame(fig):
+    """Render and close `fig`: {"webp": bytes, "size": (css_w, css_h), "alt": str, "texts": [(text, css px)]}.
+
+    The frame is fig's full canvas at DPI (no tight bounding box: every frame of a figure has one size).
+    """
+    alt = describe(fig)
+    css_w, css_h = css_size(fig)
+    sizes = []
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    with _recording_text(sizes):
+        fig.savefig(buf, format="rgba", dpi=DPI, facecolor="white")
+    width, height = (round(v * DPI) for v in fig.get_size_inches())
     plt.close(fig)
-    img = Image.open(buf).convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
+    img = Image.frombuffer("RGBA", (width, height), buf.getvalue(), "raw", "RGBA", 0, 1).convert("RGB")
     out = io.BytesIO()
-    img.save(out, format="PNG", optimize=True)
-    return base64.b64encode(out.getvalue()).decode("ascii")
+    img.save(out, format="WEBP", lossless=True, quality=100, method=2)  # method 2: as small as 4, 4x faster
+    texts = [(s, text_css_px(pt, css_w)) for s, pt in sizes]
+    return {"webp": out.getvalue(), "size": (css_w, css_h), "alt": alt, "texts": texts}
 
 
-_JS = """(function () {
-  var root = document.currentScript.parentNode;
-  var data = JSON.parse(root.querySelector('script[type="application/json"]').textContent);
-  var inputs = root.querySelectorAll('input[type=range]');
-  var img = root.querySelector('img');
-  function update() {
-    var key = [];
-    inputs.forEach(function (el) {
-      var labels = JSON.parse(el.dataset.labels);
-      el.nextElementSibling.textContent = labels[el.value];
-      key.push(el.value);
-    });
-    img.src = 'data:image/png;base64,' + data.images[data.index[key.join(',')]];
-  }
-  inputs.forEach(function (el) { el.addEventListener('input', update); });
-  update();
-})();"""
+def check_frame(frame, where="frame"):
+    """Raise ValueError if the frame's smallest text is below MIN_TEXT_CSS_PX; return that smallest size."""
+    if not frame["texts"]:
+        return None
+    text, px = min(frame["texts"], key=lambda t: t[1])
+    if px < MIN_TEXT_CSS_PX - 1e-6:
+        raise ValueError(
+            f"{where}: the text {text[:60]!r} is {px:.1f} CSS px, below {MIN_TEXT_CSS_PX:g}: use a font of at "
+            f"least 8 pt in a figure at most {COLUMN_CSS_PX / CSS_PX_PER_INCH:g} in wide"
+        )
+    return px
 
 
-CRISP = {"text.antialiased": False, "lines.antialiased": False, "patch.antialiased": False}
+def data_uri(webp):
+    return "data:image/webp;base64," + base64.b64encode(webp).decode("ascii")
 
 
-def render_frames(draw, controls, colors=16, dpi=64, crisp=False):
-    """Every combination of control values as {"images": [unique PNGs], "index": {"i,j,...": image number}}."""
-    images, index, seen = [], {}, {}
+# ----------------------------------------------------------------------------------------------- all frames
+
+
+def _knobs(controls, idx):
+    return ", ".join(f"{n}={opts[i]}" for (n, opts), i in zip(controls.items(), idx))
+
+
+def render_frames(draw, controls):
+    """Every combination of control values, rendered and checked.
+
+    Returns {"images": [data URIs], "alts": [descriptions], "sizes": [[css w, css h]], "index": {"i,j,...": n},
+    "min_text_px": smallest text over all frames}. Identical pictures are stored once (with the description
+    of the first combination that drew them); the knob values are added to the alt text by the page.
+    """
+    images, alts, sizes, index, seen = [], [], [], {}, {}
+    smallest = None
     for idx in itertools.product(*(range(len(v)) for v in controls.values())):
         values = {n: opts[i] for (n, opts), i in zip(controls.items(), idx)}
-        with plt.rc_context(CRISP if crisp else {}):
-            png = png_frame(draw(**values), colors, dpi)
-        if png not in seen:  # identical pictures (e.g. a knob that has no effect here) are stored once
-            seen[png] = len(images)
-            images.append(png)
-        index[",".join(map(str, idx))] = seen[png]
-    return {"images": images, "index": index}
+        frame = render_frame(draw(**values))
+        px = check_frame(frame, f"{getattr(draw, '__name__', 'draw')}({_knobs(controls, idx)})")
+        if px is not None:
+            smallest = px if smallest is None else min(smallest, px)
+        if frame["webp"] not in seen:  # identical pictures (e.g. a knob that has no effect here) are stored once
+            seen[frame["webp"]] = len(images)
+            images.append(data_uri(frame["webp"]))
+            alts.append(frame["alt"])
+            sizes.append(list(frame["size"]))
+        index[",".join(map(str, idx))] = seen[frame["webp"]]
+    return {"images": images, "alts": alts, "sizes": sizes, "index": index, "min_text_px": smallest}
 
 
-def static_html(draw, controls, start, colors=16, dpi=64, crisp=False):
-    """Render every combination of control values; return one self-contained HTML snippet.
+def keyframes(controls, start):
+    """Up to MAX_KEYFRAMES index tuples for print: the start, then each control's first and last value."""
+    first = tuple(start[n] for n in controls)
+    picks = [first]
+    for k, opts in enumerate(controls.values()):
+        for i in (0, len(opts) - 1):
+            picks.append(first[:k] + (i,) + first[k + 1:])
+    unique = list(dict.fromkeys(picks))
+    return unique[:MAX_KEYFRAMES]
 
-    crisp=True draws without antialiasing: diagrams of grids and text compress to about half the bytes.
-    """
-    frames = render_frames(draw, controls, colors, dpi, crisp)
+
+# ----------------------------------------------------------------------------------------------- the HTML
+
+_CSS = """
+.nbutils-interact { margin: 1rem 0 1.5rem; }
+.nbutils-controls { display: flex; flex-wrap: wrap; gap: .1rem 1.6rem; margin-bottom: .4rem; }
+.nbutils-control { display: flex; align-items: center; gap: .6em; min-height: 28px; margin: 0;
+  color: var(--pst-color-text-base, #222); font-size: .9rem; }
+.nbutils-control code { color: inherit; background: transparent; border: 0; padding: 0; font-weight: 600; }
+.nbutils-control input[type=range] { width: 11em; height: 28px; margin: 0; cursor: pointer;
+  accent-color: var(--pst-color-primary, #0a7d91); }
+.nbutils-control output { min-width: 3.5em; font-variant-numeric: tabular-nums; }
+.nbutils-frame-wrap { background: #fff; border-radius: .25rem; max-width: 100%; }
+html[data-theme=dark] .nbutils-frame-wrap { padding: .4rem; }
+html[data-theme=dark] .nbutils-interact img { filter: none; opacity: 1; }
+.nbutils-interact img.nbutils-frame { display: block; max-width: 100%; height: auto; margin: 0; }
+.nbutils-status { position: absolute !important; width: 1px; height: 1px; overflow: hidden;
+  clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap; margin: 0; padding: 0; }
+.nbutils-keyframes { display: none; }
+@media print {
+  .nbutils-interact .nbutils-controls, .nbutils-interact .nbutils-frame-wrap { display: none; }
+  .nbutils-keyframes { display: grid; grid-template-columns: repeat(2, 1fr); gap: .3rem .8rem; }
+  .nbutils-keyframes figure { margin: 0; break-inside: avoid; }
+  .nbutils-keyframes img { display: block; width: 100%; height: auto; }
+  .nbutils-keyframes figcaption { font-size: 8pt; font-family: monospace; }
+}
+"""
+
+_JS = """(function () {
+  var root = document.currentScript.closest('.nbutils-interact');
+  var data = JSON.parse(root.querySelector('script[type="application/json"]').textContent);
+  var inputs = root.querySelectorAll('.nbutils-controls input[type=range]');
+  var img = root.querySelector('img.nbutils-frame');
+  var status = root.querySelector('.nbutils-status');
+  var timer = null;
+  function update(ev) {
+    var key = [], knobs = [], moved = '';
+    inputs.forEach(function (el) {
+      var label = JSON.parse(el.dataset.labels)[el.value];
+      el.parentNode.querySelector('output').textContent = label;
+      el.setAttribute('aria-valuetext', label);
+      key.push(el.value);
+      knobs.push(el.dataset.name + '=' + label);
+      if (ev && ev.target === el) moved = el.dataset.name + ' ' + label;
+    });
+    var n = data.index[key.join(',')];
+    img.src = data.images[n];
+    img.width = data.sizes[n][0];
+    img.height = data.sizes[n][1];
+    img.alt = data.alts[n] + '; ' + knobs.join(', ');
+    if (moved) {
+      clearTimeout(timer);
+      timer = setTimeout(function () { status.textContent = moved + ': ' + img.alt; }, 300);
+    }
+  }
+  inputs.forEach(function (el) { el.addEventListener('input', update); });
+})();"""
+
+_styled = False  # the widget CSS is written once per kernel (one kernel renders one page)
+
+
+def _img(src, alt, size, attrs=""):
+    return (f'<img{attrs} src="{src}" alt="{html.escape(alt)}" width="{size[0]}" height="{size[1]}">')
+
+
+def static_html(draw, controls, start):
+    """Render every combination of control values; return one self-contained HTML snippet."""
+    global _styled
+    frames = render_frames(draw, controls)
+    names = list(controls)
+    first = tuple(start[n] for n in names)
+
+    def knobs(idx):
+        return ", ".join(f"{n}={controls[n][i]}" for n, i in zip(names, idx))
+
+    def frame(idx):
+        return frames["index"][",".join(map(str, idx))]
+
     rows = []
     for n, options in controls.items():
-        labels = html.escape(json.dumps([str(o) for o in options]))
+        labels = [str(o) for o in options]
+        value = labels[start[n]]
         rows.append(
-            f'<label style="display:flex;gap:.6em;align-items:center;margin:.15em 0">'
-            f'<code style="min-width:9em">{html.escape(n)}</code>'
+            f'<label class="nbutils-control"><code>{html.escape(n)}</code>'
             f'<input type="range" min="0" max="{len(options) - 1}" step="1" value="{start[n]}" '
-            f'data-name="{html.escape(n)}" data-labels="{labels}" style="width:14em">'
-            f"<span></span></label>"
+            f'aria-label="{html.escape(n)}" aria-valuetext="{html.escape(value)}" data-name="{html.escape(n)}" '
+            f'data-labels="{html.escape(json.dumps(labels))}">'
+            f"<output>{html.escape(value)}</output></label>"
         )
+    n0 = frame(first)
+    main = _img(frames["images"][n0], f"{frames['alts'][n0]}; {knobs(first)}", frames["sizes"][n0],
+                ' class="nbutils-frame"')
+    keys = []
+    for idx in keyframes(controls, start):
+        n = frame(idx)
+        if n in [k for k, _ in keys]:
+            continue
+        keys.append((n, idx))
+    printed = "".join(
+        "<figure>" + _img(frames["images"][n], f"{frames['alts'][n]}; {knobs(idx)}", frames["sizes"][n],
+                          ' loading="lazy"')
+        + f"<figcaption>{html.escape(knobs(idx))}</figcaption></figure>"
+        for n, idx in keys
+    )
+    payload = {k: frames[k] for k in ("images", "alts", "sizes", "index")}
+    payload = json.dumps(payload, ensure_ascii=False).replace("</", "<\\/")
+    style = "" if _styled else f"<style>{_CSS}</style>"
+    _styled = True
+    min_px = frames["min_text_px"]
     return (
-        '<div class="nbutils-interact">' + "".join(rows) + '<img alt="interactive figure" style="max-width:100%">'
-        f'<script type="application/json">{json.dumps(frames)}</script><script>{_JS}</script></div>'
+        f'<figure class="nbutils-interact" data-min-text-px="{min_px:.1f}">' if min_px is not None
+        else '<figure class="nbutils-interact">'
+    ) + (
+        f'{style}<div class="nbutils-controls">{"".join(rows)}</div>'
+        f'<div class="nbutils-frame-wrap">{main}</div>'
+        '<p class="nbutils-status" aria-live="polite"></p>'
+        f'<div class="nbutils-keyframes">{printed}</div>'
+        f'<script type="application/json">{payload}</script><script>{_JS}</script></figure>'
     )
 
 
@@ -148,11 +349,10 @@ def live_widget(draw, controls, start):
     return w.VBox([*sliders.values(), out])
 
 
-def interact(draw, start=None, colors=16, dpi=64, crisp=False, **controls):
+def interact(draw, start=None, **controls):
     """Show draw(**values) with one slider per control (a list of values), live or precomputed.
 
-    start maps control names to their first value (default: the middle option). colors, dpi and crisp
-    only shape the precomputed frames of the HTML book.
+    start maps control names to their first value (default: the middle option).
     """
     controls = {n: list(v) for n, v in controls.items()}
     for n, v in controls.items():
@@ -163,5 +363,5 @@ def interact(draw, start=None, colors=16, dpi=64, crisp=False, **controls):
         controls = {n: [opts[first[n]]] for n, opts in controls.items()}
         first = dict.fromkeys(controls, 0)
     if is_static():
-        return StaticFigure(static_html(draw, controls, first, colors, dpi, crisp))
+        return StaticFigure(static_html(draw, controls, first))
     return live_widget(draw, controls, first)

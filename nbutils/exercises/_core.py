@@ -681,21 +681,31 @@ def _unknown(name):
     return f"There is no exercise called {name!r}.{guess} The exercises are: {', '.join(sorted(EXERCISES))}."
 
 
+def _say(text, width=100):
+    """Print a verdict with every line wrapped at `width` characters, the width of the book's column."""
+    lines = []
+    for line in str(text).split("\n"):
+        indent = line[:len(line) - len(line.lstrip())]
+        lines += textwrap.wrap(line, width, subsequent_indent=indent, break_long_words=False,
+                               break_on_hyphens=False) if len(line) > width else [line]
+    print("\n".join(lines))
+
+
 def check(name, answer, bug=None):
     """Check the reader's answer to exercise ``name`` and print a verdict with a hint.
 
     answer: a function (implement, derive, debug) or a prediction (predict); bug: for debug, the bug's letter.
     """
     if name not in EXERCISES:
-        print(_unknown(name))
+        _say(_unknown(name))
         return
     exercise = EXERCISES[name]
     if exercise.kind == "predict":
-        print(exercise.evaluate_prediction(answer)[1])
+        _say(exercise.evaluate_prediction(answer)[1])
     elif exercise.kind == "debug":
-        print(exercise.evaluate_debug(answer, bug)[1])
+        _say(exercise.evaluate_debug(answer, bug)[1])
     else:
-        print(exercise.evaluate(answer)[1])
+        _say(exercise.evaluate(answer)[1])
 
 
 def outcome(name, measured):
@@ -705,7 +715,7 @@ def outcome(name, measured):
         if measured != exercise.answer:
             raise AssertionError(f"{name}: the experiment gave ({measured}), but the registered answer is "
                                  f"({exercise.answer}). The chapter's claim no longer holds on this machine.")
-        print(f"The experiment says ({measured}): {exercise.choices[measured]}")
+        _say(f"The experiment says ({measured}): {exercise.choices[measured]}")
     else:
         if not abs(float(measured) - float(exercise.answer)) <= exercise.tolerance:
             raise AssertionError(f"{name}: the experiment measured {_num(measured)}, outside "
@@ -756,7 +766,7 @@ class Solution:
 def solution(name):
     """The solution to exercise ``name``, folded until clicked (for an unknown name, the list of names)."""
     if name not in EXERCISES:
-        print(_unknown(name))
+        _say(_unknown(name))
         return None
     exercise = EXERCISES[name]
     source = textwrap.dedent(inspect.getsource(exercise.solution)) if callable(exercise.solution) else ""

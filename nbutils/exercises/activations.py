@@ -193,7 +193,8 @@ register(Exercise(
 # --- 4. A stable log-softmax ------------------------------------------------------------------
 def stable_log_softmax(x, axis):
     z = x - x.max(axis=axis, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))  # log Σ exp(z) >= 0, and exp(z) <= 1: no overflow
+    # log Σ exp(z) >= 0, and exp(z) <= 1: no overflow
+    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
 
 
 @_quiet

@@ -32,7 +32,8 @@ def _one_hot(target, C):
 # --- 1. The gradient of the mean cross-entropy -------------------------------------------------
 def cross_entropy_grad(logits, target):
     N, C = logits.shape
-    p = np.exp(logits - logits.max(axis=1, keepdims=True))  # softmax, shifted so exp cannot overflow
+    # softmax, shifted so exp cannot overflow
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
     p[np.arange(N), target] -= 1  # minus the one-hot target
     return p / N  # mean reduction: every sample carries 1/N of the loss
@@ -77,7 +78,8 @@ register(Exercise(
 def sgd_momentum_step(param, grad, buf, lr, momentum, weight_decay):
     d = grad + weight_decay * param  # weight decay joins the gradient
     if momentum == 0:
-        return param - lr * d, buf  # plain SGD: torch keeps no momentum buffer, so buf stays as it was
+        # plain SGD: torch keeps no momentum buffer, so buf stays as it was
+        return param - lr * d, buf
     buf = d.copy() if buf is None else momentum * buf + d  # the first step starts the buffer at d
     return param - lr * buf, buf
 
@@ -209,7 +211,8 @@ register(Exercise(
 def label_smoothing_grad(logits, target, smoothing):
     N, C = logits.shape
     p = _softmax(logits)
-    q = (1 - smoothing) * _one_hot(target, C) + smoothing / C  # the smoothed target: each row sums to 1
+    # the smoothed target: each row sums to 1
+    q = (1 - smoothing) * _one_hot(target, C) + smoothing / C
     return (p - q) / N  # dℓ/dz = p − q for one row, because Σ_k q_k = 1; the mean divides by N
 
 
@@ -258,7 +261,7 @@ register(Exercise(
 
 # --- 6. Debug: a training loop that never clears its gradient ---------------------------------------------------
 def train_linear_classifier(weight, x, target, lr, steps):
-    """`steps` steps of gradient descent on logits = x @ weight.T with the mean cross-entropy; the new weight."""
+    """`steps` gradient descent steps, logits = x @ weight.T, mean cross-entropy; the new weight."""
     # a bug is planted in this function
     N = len(x)
     grad = np.zeros_like(weight)
@@ -277,14 +280,15 @@ _planted_train_linear_classifier = train_linear_classifier
 
 # the fixed version of the planted bug above
 def train_linear_classifier(weight, x, target, lr, steps):
-    """`steps` steps of gradient descent on logits = x @ weight.T with the mean cross-entropy; the new weight."""
+    """`steps` gradient descent steps, logits = x @ weight.T, mean cross-entropy; the new weight."""
     N = len(x)
     for _ in range(steps):
         z = x @ weight.T
         p = np.exp(z - z.max(axis=1, keepdims=True))
         p /= p.sum(axis=1, keepdims=True)
         p[np.arange(N), target] -= 1
-        grad = p.T @ x / N  # this step's gradient alone: the NumPy twin of zero_grad() before every backward
+        # this step's gradient alone: the NumPy twin of zero_grad() before every backward
+        grad = p.T @ x / N
         weight = weight - lr * grad
     return weight
 

@@ -87,7 +87,8 @@ def conv2d_single(x, w, b, padding=0):
     for o in range(O):
         for i in range(out.shape[1]):
             for j in range(out.shape[2]):
-                out[o, i, j] = np.sum(x[:, i : i + kh, j : j + kw] * w[o]) + b[o]  # sum over channels too
+                # sum over channels too
+                out[o, i, j] = np.sum(x[:, i : i + kh, j : j + kw] * w[o]) + b[o]
     return out
 
 
@@ -167,7 +168,8 @@ register(Exercise(
 
 # --- 5. Derive: the kernel's gradient -----------------------------------------------------------
 def corr2d_kernel_grad(x, grad_out):
-    kh, kw = x.shape[0] - grad_out.shape[0] + 1, x.shape[1] - grad_out.shape[1] + 1  # the kernel's shape
+    # the kernel's shape
+    kh, kw = x.shape[0] - grad_out.shape[0] + 1, x.shape[1] - grad_out.shape[1] + 1
     grad = np.zeros((kh, kw))
     for u in range(kh):
         for v in range(kw):  # dL/dk[u, v] = sum_ij g[i, j] x[i + u, j + v]: x correlated with g
@@ -224,7 +226,7 @@ register(Exercise(
 
 # --- 7. Debug: the input gradient, by scattering back through the windows ----------------------
 def conv_input_grad(grad_output, weight, input_shape, stride=1, padding=0):
-    """dL/dx of conv2d without dilation or groups: send each g[n, o, i, j] back through its window's taps."""
+    """dL/dx of conv2d (no dilation or groups): send each g[n, o, i, j] back through its taps."""
     # a bug is planted in this function
     N, C, H, W = input_shape
     kh, kw = weight.shape[2:]
@@ -232,7 +234,8 @@ def conv_input_grad(grad_output, weight, input_shape, stride=1, padding=0):
     grad = np.zeros((N, C, H + 2 * padding, W + 2 * padding))
     for i in range(grad_output.shape[2]):
         for j in range(grad_output.shape[3]):
-            r, c = i * stride, j * stride  # where the window of output (i, j) starts in the padded input
+            # where the window of output (i, j) starts in the padded input
+            r, c = i * stride, j * stride
             grad[:, :, r:r + kh, c:c + kw] += np.einsum("no,ocuv->ncuv", grad_output[:, :, i, j], w)
     return grad[:, :, padding:padding + H, padding:padding + W]
 
@@ -241,15 +244,18 @@ _planted_conv_input_grad = conv_input_grad
 
 
 def conv_input_grad(grad_output, weight, input_shape, stride=1, padding=0):
-    """dL/dx of conv2d without dilation or groups: send each g[n, o, i, j] back through its window's taps."""
+    """dL/dx of conv2d (no dilation or groups): send each g[n, o, i, j] back through its taps."""
     N, C, H, W = input_shape
     kh, kw = weight.shape[2:]
     grad = np.zeros((N, C, H + 2 * padding, W + 2 * padding))
     for i in range(grad_output.shape[2]):
         for j in range(grad_output.shape[3]):
-            r, c = i * stride, j * stride  # where the window of output (i, j) starts in the padded input
-            # tap (u, v) read x_p[r + u, c + v] with weight w[o, c, u, v]: the gradient goes back the same way
-            grad[:, :, r:r + kh, c:c + kw] += np.einsum("no,ocuv->ncuv", grad_output[:, :, i, j], weight)
+            # where the window of output (i, j) starts in the padded input
+            r, c = i * stride, j * stride
+            # tap (u, v) read x_p[r + u, c + v] with weight w[o, c, u, v]:
+            # the gradient goes back the same way
+            grad[:, :, r:r + kh, c:c + kw] += np.einsum("no,ocuv->ncuv",
+                                                        grad_output[:, :, i, j], weight)
     return grad[:, :, padding:padding + H, padding:padding + W]
 
 

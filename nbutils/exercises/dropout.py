@@ -158,8 +158,8 @@ register(Exercise(
 
 # --- 3. Derive: the variance one layer after dropout -------------------------------------------
 def next_layer_variance(w, x, p):
-    # Var[y_j] = E[y_j²] − x_j² = x_j²/(1 − p) − x_j² = x_j² p/(1 − p); the masks are independent, so the
-    # variances of w_kj·y_j add up: Var[z_k] = p/(1 − p) · Σ_j w_kj² x_j²
+    # Var[y_j] = E[y_j²] − x_j² = x_j²/(1 − p) − x_j² = x_j² p/(1 − p); the masks are independent,
+    # so the variances of w_kj·y_j add up: Var[z_k] = p/(1 − p) · Σ_j w_kj² x_j²
     return p / (1 - p) * (w**2 @ x**2)
 
 
@@ -243,7 +243,7 @@ register(Exercise(
 
 # --- 6. Debug: a dropout step with a planted bug ---------------------------------------------------
 def dropout_step(x, grad_output, p, seed):
-    """One training step of a dropout layer: (output, gradient with respect to x). The mask comes from `seed`."""
+    """One training step of a dropout layer: (output, gradient wrt x); the mask is from `seed`."""
     # a bug is planted in this function
     rng = np.random.default_rng(seed)
 
@@ -263,7 +263,7 @@ _planted_dropout_step = dropout_step  # the chapter's stub shows exactly this so
 
 # the fix, and the exercise's solution: one mask for both passes
 def dropout_step(x, grad_output, p, seed):
-    """One training step of a dropout layer: (output, gradient with respect to x). The mask comes from `seed`."""
+    """One training step of a dropout layer: (output, gradient wrt x); the mask is from `seed`."""
     rng = np.random.default_rng(seed)
     keep = rng.random(x.shape) >= p  # ONE mask, drawn in the forward pass...
     return x * keep / (1 - p), grad_output * keep / (1 - p)  # ...and reused by the backward pass

@@ -12,12 +12,15 @@ _rng = np.random.default_rng(2606)
 # --- 1. The cost of a fully connected head, run as a convolution -----------------------------------------------
 def fc_head_cost(feature_shape, layer_sizes, map_size):
     C, H, W = feature_shape
-    positions = (map_size[0] - H + 1) * (map_size[1] - W + 1)  # where the H×W kernel fits: stride 1, no padding
+    # where the H×W kernel fits: stride 1, no padding
+    positions = (map_size[0] - H + 1) * (map_size[1] - W + 1)
     params = macs = 0
     n_in = C * H * W  # the first layer's kernel covers the whole (C, H, W) map it was built for
     for n_out in layer_sizes:
-        params += n_in * n_out + n_out  # weights and one bias per output: the same whatever the map's size
-        macs += positions * n_in * n_out  # every weight is used once per position (1×1 convolutions after the first)
+        # weights and one bias per output: the same whatever the map's size
+        params += n_in * n_out + n_out
+        # every weight is used once per position (1×1 convolutions after the first)
+        macs += positions * n_in * n_out
         n_in = n_out
     return [params, macs]
 
@@ -117,7 +120,8 @@ register(Exercise(
 # --- 3. The backward of global average pooling ---------------------------------------------------
 def gap_backward(grad_output, input_shape):
     N, C, H, W = input_shape
-    g = grad_output.reshape(N, C, 1, 1) / (H * W)  # each of the H·W inputs had weight 1/(H·W) in the mean
+    # each of the H·W inputs had weight 1/(H·W) in the mean
+    g = grad_output.reshape(N, C, 1, 1) / (H * W)
     return np.broadcast_to(g, input_shape).copy()
 
 
@@ -150,7 +154,8 @@ register(Exercise(
 
 # --- 4. A class activation map -------------------------------------------------------------------
 def class_activation_map(features, weight, k):
-    return np.einsum("c,chw->hw", weight[k], features)  # the class-k weights mix the C maps into one
+    # the class-k weights mix the C maps into one
+    return np.einsum("c,chw->hw", weight[k], features)
 
 
 register(Exercise(
@@ -179,7 +184,8 @@ def low_rank_grad_V(grad_output, input, U):
     O, K = grad_output.shape[-1], input.shape[-1]
     g, x = grad_output.reshape(-1, O), input.reshape(-1, K)  # every leading axis is a batch axis
     grad_h = g @ U  # (n, rank): the gradient that reaches the middle h = x Vᵀ
-    return grad_h.T @ x  # (rank, in): as for any Linear, the gradient of its input's weight is grad_hᵀ · x
+    # (rank, in): as for any Linear, the gradient of its input's weight is grad_hᵀ · x
+    return grad_h.T @ x
 
 
 def _lr_flat(grad_output, input):
@@ -234,7 +240,7 @@ register(Exercise(
 # --- 6. Debug: a fully connected layer recast as a convolution ---------------------------------------------------
 # The chapter shows this first version as the stub: it has the exercise's name, and the fix below takes it over.
 def fc_to_conv(weight, feature_shape):
-    """The weight (out, C·H·W) of a Linear after Flatten, as Conv2d(C, out, (H, W)) kernels (out, C, H, W)."""
+    """Linear weight (out, C·H·W) after Flatten -> Conv2d(C, out, (H, W)) kernels (out, C, H, W)."""
     # a bug is planted in this function
     C, H, W = feature_shape
     kernel = weight.reshape(-1, H, W, C)  # one block of weights per output, pixel by pixel
@@ -245,7 +251,7 @@ _fc_to_conv_bug = fc_to_conv
 
 
 def fc_to_conv(weight, feature_shape):
-    """The weight (out, C·H·W) of a Linear after Flatten, as Conv2d(C, out, (H, W)) kernels (out, C, H, W)."""
+    """Linear weight (out, C·H·W) after Flatten -> Conv2d(C, out, (H, W)) kernels (out, C, H, W)."""
     C, H, W = feature_shape
     return weight.reshape(-1, C, H, W)  # Flatten's order: channel, then row, then column
 

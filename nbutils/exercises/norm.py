@@ -85,8 +85,10 @@ register(Exercise(
 def bn_running_stats(running_mean, running_var, x, momentum=0.1):
     n = x.size // x.shape[1]  # values per channel: N·H·W
     mean = x.mean(axis=(0, 2, 3))
-    var_unbiased = x.var(axis=(0, 2, 3)) * n / (n - 1)  # the running variance stores the unbiased one
-    new_mean = (1 - momentum) * running_mean + momentum * mean  # torch's momentum weighs the new batch
+    # the running variance stores the unbiased one
+    var_unbiased = x.var(axis=(0, 2, 3)) * n / (n - 1)
+    # torch's momentum weighs the new batch
+    new_mean = (1 - momentum) * running_mean + momentum * mean
     new_var = (1 - momentum) * running_var + momentum * var_unbiased
     return new_mean, new_var
 
@@ -324,9 +326,11 @@ def bn_train_then_eval(x, momentum=0.1, eps=1e-5):
     axes = (0, 2, 3)
     mean, var = x.mean(axis=axes), x.var(axis=axes)
     train_out = (x - mean[None, :, None, None]) / np.sqrt(var[None, :, None, None] + eps)
-    running_mean = (1 - momentum) * 0.0 + momentum * mean  # one step from the initial running statistics
+    # one step from the initial running statistics
+    running_mean = (1 - momentum) * 0.0 + momentum * mean
     running_var = (1 - momentum) * 1.0 + momentum * var
-    eval_out = (x - running_mean[None, :, None, None]) / np.sqrt(running_var[None, :, None, None] + eps)
+    eval_out = ((x - running_mean[None, :, None, None])
+                / np.sqrt(running_var[None, :, None, None] + eps))
     return train_out, eval_out
 
 
@@ -334,13 +338,15 @@ _planted_bn_train_then_eval = bn_train_then_eval  # the stub the chapter shows; 
 
 
 def bn_train_then_eval(x, momentum=0.1, eps=1e-5):
-    """One training step of a fresh BN without affine parameters on x, then x again in evaluation mode."""
+    """One training step of a fresh BN without affine parameters on x, then x again in eval mode."""
     axes, n = (0, 2, 3), x.size // x.shape[1]  # n values per channel: N·H·W
     mean, var = x.mean(axis=axes), x.var(axis=axes)  # var: biased, divided by n
     train_out = (x - mean[None, :, None, None]) / np.sqrt(var[None, :, None, None] + eps)
     running_mean = (1 - momentum) * 0.0 + momentum * mean
-    running_var = (1 - momentum) * 1.0 + momentum * var * n / (n - 1)  # the running variance is the unbiased one
-    eval_out = (x - running_mean[None, :, None, None]) / np.sqrt(running_var[None, :, None, None] + eps)
+    # the running variance is the unbiased one
+    running_var = (1 - momentum) * 1.0 + momentum * var * n / (n - 1)
+    eval_out = ((x - running_mean[None, :, None, None])
+                / np.sqrt(running_var[None, :, None, None] + eps))
     return train_out, eval_out
 
 

@@ -77,8 +77,10 @@ def max_pool_backward(x, grad_out, kernel_size, stride):
     for i in range(grad_out.shape[0]):
         for j in range(grad_out.shape[1]):
             window = x[i * stride : i * stride + kernel_size, j * stride : j * stride + kernel_size]
-            a, b = np.unravel_index(np.argmax(window), window.shape)  # the first maximum in row-major order
-            grad[i * stride + a, j * stride + b] += grad_out[i, j]  # +=: overlapping windows may share it
+            # the first maximum in row-major order
+            a, b = np.unravel_index(np.argmax(window), window.shape)
+            # +=: overlapping windows may share it
+            grad[i * stride + a, j * stride + b] += grad_out[i, j]
     return grad
 
 
@@ -146,7 +148,8 @@ def avg_pool_padded(x, kernel_size, stride, padding, count_include_pad):
     out = np.zeros((H_out, W_out))
     for i in range(H_out):
         for j in range(W_out):
-            rows, cols = slice(i * stride, i * stride + kernel_size), slice(j * stride, j * stride + kernel_size)
+            rows = slice(i * stride, i * stride + kernel_size)
+            cols = slice(j * stride, j * stride + kernel_size)
             divisor = kernel_size**2 if count_include_pad else inside[rows, cols].sum()
             out[i, j] = xp[rows, cols].sum() / divisor
     return out
@@ -244,7 +247,8 @@ def avg_pool_grad(grad_out, size, kernel_size, stride):
     grad = np.zeros(size)
     for i in range(grad_out.shape[0]):
         for j in range(grad_out.shape[1]):
-            grad[i * s : i * s + k, j * s : j * s + k] += grad_out[i, j] / k**2  # dy_ij/dx_uv = 1/k² in the window
+            # dy_ij/dx_uv = 1/k² in the window
+            grad[i * s : i * s + k, j * s : j * s + k] += grad_out[i, j] / k**2
     return grad
 
 
@@ -322,11 +326,13 @@ register(Exercise(
 # --- 7. A vectorised max-pooling backward (debug) -------------------------------------------------
 def max_pool_grad(x, grad_out, kernel_size, stride):
     # a bug is planted in this function
-    """Gradient of max pooling (2-D x, no padding): each grad_out value goes to the first maximum of its window."""
+    """Max pooling gradient (2-D x, no padding): grad_out values go to their windows' first max."""
     k, s = kernel_size, stride
     windows = np.lib.stride_tricks.sliding_window_view(x, (k, k))[::s, ::s]  # (H_out, W_out, k, k)
-    first = windows.reshape(*windows.shape[:2], k * k).argmax(axis=2)  # the first maximum, in row-major order
-    rows = np.arange(windows.shape[0])[:, None] * s + first // k  # the input cell that won each window
+    # the first maximum, in row-major order
+    first = windows.reshape(*windows.shape[:2], k * k).argmax(axis=2)
+    # the input cell that won each window
+    rows = np.arange(windows.shape[0])[:, None] * s + first // k
     cols = np.arange(windows.shape[1])[None, :] * s + first % k
     grad = np.zeros(x.shape)
     grad[rows, cols] += grad_out
@@ -337,14 +343,17 @@ _planted_max_pool_grad = max_pool_grad
 
 
 def max_pool_grad(x, grad_out, kernel_size, stride):
-    """Gradient of max pooling (2-D x, no padding): each grad_out value goes to the first maximum of its window."""
+    """Max pooling gradient (2-D x, no padding): grad_out values go to their windows' first max."""
     k, s = kernel_size, stride
     windows = np.lib.stride_tricks.sliding_window_view(x, (k, k))[::s, ::s]  # (H_out, W_out, k, k)
-    first = windows.reshape(*windows.shape[:2], k * k).argmax(axis=2)  # the first maximum, in row-major order
-    rows = np.arange(windows.shape[0])[:, None] * s + first // k  # the input cell that won each window
+    # the first maximum, in row-major order
+    first = windows.reshape(*windows.shape[:2], k * k).argmax(axis=2)
+    # the input cell that won each window
+    rows = np.arange(windows.shape[0])[:, None] * s + first // k
     cols = np.arange(windows.shape[1])[None, :] * s + first % k
     grad = np.zeros(x.shape)
-    np.add.at(grad, (rows, cols), grad_out)  # unbuffered: a cell that won several windows gets every value
+    # unbuffered: a cell that won several windows gets every value
+    np.add.at(grad, (rows, cols), grad_out)
     return grad
 
 

@@ -19,8 +19,8 @@ def _conv_padding(padding, kernel_size, stride, dilation):
         if padding != "same":
             raise ValueError(f'padding must be an int, a pair, "valid" or "same", got {padding!r}')
         if stride != (1, 1):
-            raise ValueError(f"padding='same' needs stride 1 (torch refuses it for strided convolutions), "
-                             f"got stride={stride}")
+            raise ValueError("padding='same' needs stride 1 (torch refuses it for strided "
+                             f"convolutions), got stride={stride}")
         (kh, kw), (dh, dw) = kernel_size, dilation
         th, tw = dh * (kh - 1), dw * (kw - 1)  # total padding; the odd extra goes bottom/right
         return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
@@ -40,7 +40,8 @@ def _conv_args(input, weight, bias, stride, padding, dilation, groups):
         raise ValueError(f"groups must be a positive int, got {groups!r}")
     (_, C, H, W), (O, Cg, kh, kw) = input.shape, weight.shape
     if H == 0 or W == 0 or C == 0:
-        raise ValueError(f"input must have channels, height and width of at least 1, got shape {input.shape}")
+        raise ValueError("input must have channels, height and width "
+                         f"of at least 1, got shape {input.shape}")
     if O == 0:
         raise ValueError(f"weight must have at least one output channel, got shape {weight.shape}")
     if C != Cg * groups:
@@ -54,22 +55,24 @@ def _conv_args(input, weight, bias, stride, padding, dilation, groups):
     Hp, Wp = H + pad4[0] + pad4[1], W + pad4[2] + pad4[3]
     eh, ew = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
     if eh > Hp or ew > Wp:
-        raise ValueError(f"kernel {eh}x{ew} (after dilation) is larger than the padded input {Hp}x{Wp}")
+        raise ValueError(f"kernel {eh}x{ew} (after dilation) is "
+                         f"larger than the padded input {Hp}x{Wp}")
     out_size = ((Hp - eh) // stride[0] + 1, (Wp - ew) // stride[1] + 1)
     return stride, pad4, dilation, out_size
 
 
-_CHUNK_BYTES = 4 * 2**20  # largest im2col buffer: conv2d and its backward unfold the batch in chunks this size
+# largest im2col buffer: conv2d and its backward unfold the batch in chunks this size
+_CHUNK_BYTES = 4 * 2**20
 
 
 def _batch_chunks(N, bytes_per_image):
-    """Slices of the batch axis whose im2col buffers fit in _CHUNK_BYTES (at least one image each)."""
+    """Slices of the batch axis whose im2col buffers fit in _CHUNK_BYTES (one image at least)."""
     n = max(1, _CHUNK_BYTES // max(bytes_per_image, 1))
     return [slice(i, min(i + n, N)) for i in range(0, N, n)]
 
 
 def _tap_window(taps, pad_before, stride, dilation, in_size, out_size):
-    """For one kernel tap (u, v): the output cells whose input cell is real, not padding, and those input cells."""
+    """For tap (u, v): the output cells whose input cell is real (not padding), and those cells."""
     out_sl, in_sl = [], []
     for k, p, s, d, n, m in zip(taps, pad_before, stride, dilation, in_size, out_size):
         o = k * d - p  # output i reads input i*s + o
@@ -82,9 +85,9 @@ def _tap_window(taps, pad_before, stride, dilation, in_size, out_size):
 
 
 def _im2col(x, kernel_size, stride, pad4, dilation, out_size):
-    """Unfold x (N, C, H, W) into cols (C, kh, kw, N, H_out, W_out): one slice copy per tap, zeros for padding.
+    """Unfold x (N, C, H, W) into cols (C, kh, kw, N, Ho, Wo): one slice per tap, 0 for padding.
 
-    Only the cells a tap reads are copied, so the padded input is never built: huge padding costs nothing.
+    Only the cells a tap reads are copied, so the padded input is never built: huge padding is free.
     """
     (kh, kw), (Ho, Wo) = kernel_size, out_size
     xt = x.transpose(1, 0, 2, 3)
@@ -98,23 +101,27 @@ def _im2col(x, kernel_size, stride, pad4, dilation, out_size):
 
 
 def _col2im(cols, grad_x, stride, pad4, dilation):
-    """Inverse of _im2col: add every column entry onto the cell of grad_x (N, C, H, W) it was copied from."""
+    """Inverse of _im2col: add each column entry to the cell of grad_x (N, C, H, W) it came from."""
     C, kh, kw, N, Ho, Wo = cols.shape
     gt = grad_x.transpose(1, 0, 2, 3)
     for u, v in np.ndindex(kh, kw):
-        (ro, co), (ri, ci) = _tap_window((u, v), pad4[::2], stride, dilation, grad_x.shape[2:], (Ho, Wo))
+        (ro, co), (ri, ci) = _tap_window((u, v), pad4[::2], stride, dilation,
+                                         grad_x.shape[2:], (Ho, Wo))
         gt[:, :, ri, ci] += cols[:, u, v, :, ro, co]
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """2-D cross-correlation. input (N, C, H, W), weight (O, C/groups, kH, kW) -> (N, O, H_out, W_out)."""
-    stride, pad4, dilation, (Ho, Wo) = _conv_args(input, weight, bias, stride, padding, dilation, groups)
+    """2-D cross-correlation. input (N, C, H, W), weight (O, C/groups, kH, kW) -> (N, O, Ho, Wo)."""
+    stride, pad4, dilation, (Ho, Wo) = _conv_args(
+        input, weight, bias, stride, padding, dilation, groups)
     (N, C), (O, Cg, kh, kw) = input.shape[:2], weight.shape
     w = weight.reshape(groups, O // groups, Cg * kh * kw)
     out = np.empty((N, O, Ho, Wo), dtype=input.dtype)
-    with np.errstate(invalid="ignore", over="ignore"):  # inf·0 is NaN and overflow is inf, silently, as in torch
+    # inf·0 is NaN and overflow is inf, silently, as in torch
+    with np.errstate(invalid="ignore", over="ignore"):
         for n in _batch_chunks(N, C * kh * kw * Ho * Wo * input.itemsize):
-            cols = _im2col(input[n], (kh, kw), stride, pad4, dilation, (Ho, Wo)).reshape(groups, Cg * kh * kw, -1)
+            cols = _im2col(input[n], (kh, kw), stride, pad4, dilation, (Ho, Wo))
+            cols = cols.reshape(groups, Cg * kh * kw, -1)
             out[n] = (w @ cols).reshape(O, -1, Ho, Wo).transpose(1, 0, 2, 3)
             del cols  # free this chunk's buffer before the next one is made
         if bias is not None:
@@ -123,23 +130,30 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 
 def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1):
-    """Gradients of conv2d. grad_output (N, O, H_out, W_out) -> (grad_input, grad_weight, grad_bias)."""
-    stride, pad4, dilation, out_size = _conv_args(input, weight, None, stride, padding, dilation, groups)
+    """Gradients of conv2d. grad_output (N, O, Ho, Wo) -> (grad_input, grad_weight, grad_bias)."""
+    stride, pad4, dilation, out_size = _conv_args(
+        input, weight, None, stride, padding, dilation, groups)
     _check_array(grad_output, "grad_output", 4)
     if grad_output.shape != (input.shape[0], weight.shape[0]) + out_size:
         expected = (input.shape[0], weight.shape[0]) + out_size
-        raise ValueError(f"grad_output must have the output's shape {expected}, got {grad_output.shape}")
+        raise ValueError("grad_output must have the output's shape "
+                         f"{expected}, got {grad_output.shape}")
     _check_same_dtype(grad_output=grad_output, input=input, weight=weight)
     (N, C), (O, _, kh, kw), K = input.shape[:2], weight.shape, weight[0].size
     w_t = weight.reshape(groups, O // groups, K).transpose(0, 2, 1)
-    grad_input, grad_weight = np.zeros(input.shape, input.dtype), np.zeros((groups, O // groups, K), input.dtype)
-    with np.errstate(invalid="ignore", over="ignore"):  # inf·0 is NaN and overflow is inf, silently, as in torch
+    grad_input = np.zeros(input.shape, input.dtype)
+    grad_weight = np.zeros((groups, O // groups, K), input.dtype)
+    # inf·0 is NaN and overflow is inf, silently, as in torch
+    with np.errstate(invalid="ignore", over="ignore"):
         for n in _batch_chunks(N, C * kh * kw * out_size[0] * out_size[1] * input.itemsize):
-            cols = _im2col(input[n], (kh, kw), stride, pad4, dilation, out_size).reshape(groups, K, -1)
-            g = grad_output[n].transpose(1, 0, 2, 3).reshape(groups, O // groups, -1)  # (G, O/G, n*H_out*W_out)
+            cols = _im2col(input[n], (kh, kw), stride, pad4, dilation, out_size)
+            cols = cols.reshape(groups, K, -1)
+            # (G, O/G, n*H_out*W_out)
+            g = grad_output[n].transpose(1, 0, 2, 3).reshape(groups, O // groups, -1)
             grad_weight += g @ cols.transpose(0, 2, 1)
             del cols  # free the unfolded input before the same-sized gradient buffer is made
-            _col2im((w_t @ g).reshape(C, kh, kw, -1, *out_size), grad_input[n], stride, pad4, dilation)
+            _col2im((w_t @ g).reshape(C, kh, kw, -1, *out_size), grad_input[n],
+                    stride, pad4, dilation)
         return grad_input, grad_weight.reshape(weight.shape), grad_output.sum(axis=(0, 2, 3))
 
 
@@ -161,10 +175,12 @@ def _check_pad(input, pad, mode):
     if mode not in PAD_MODES:
         raise ValueError(f"mode must be one of {PAD_MODES}, got {mode!r}")
     if len(pad) != 4 or min(pad) < 0:
-        raise ValueError(f"pad must be four non-negative ints (left, right, top, bottom), got {pad}")
+        raise ValueError(
+            f"pad must be four non-negative ints (left, right, top, bottom), got {pad}")
     if input.ndim < 2 or (mode != "constant" and input.ndim not in (3, 4)):
         need = "at least 2" if mode == "constant" else "3 or 4"
-        raise ValueError(f"input to pad in mode {mode!r} must have {need} dimensions, got shape {input.shape}")
+        raise ValueError(
+            f"input to pad in mode {mode!r} must have {need} dimensions, got shape {input.shape}")
     for size, (a, b) in zip(input.shape[-1:-3:-1], (pad[:2], pad[2:])):
         if mode == "reflect" and max(a, b) >= size:
             raise ValueError(f"reflect padding {max(a, b)} must be less than the input size {size}")
@@ -178,14 +194,15 @@ def pad(input, pad, mode="constant"):
     left, right, top, bottom = pad
     ih = _pad_index(input.shape[-2], top, bottom, mode)
     iw = _pad_index(input.shape[-1], left, right, mode)
-    out = input[..., np.maximum(ih, 0)[:, None], np.maximum(iw, 0)]  # gather: P_h x P_w^T, no products
+    # gather: P_h x P_w^T, no products
+    out = input[..., np.maximum(ih, 0)[:, None], np.maximum(iw, 0)]
     out[..., ih < 0, :] = 0
     out[..., :, iw < 0] = 0
     return out
 
 
 def _scatter_add(g, idx, n, axis):
-    """Multiply by P^T along `axis`: padded cell r adds its value into cell idx[r] (none where -1)."""
+    """Multiply by P^T along `axis`: padded cell r adds its value to cell idx[r] (none where -1)."""
     g = np.moveaxis(g, axis, 0)
     out = np.zeros((n,) + g.shape[1:], dtype=g.dtype)
     np.add.at(out, idx[idx >= 0], g[idx >= 0])
@@ -205,10 +222,11 @@ class Conv2d(Module):
 
     _param_names = ("weight", "bias")
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", rng=None, dtype=np.float32):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", rng=None, dtype=np.float32):
         super().__init__()
-        for name, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+        for name, v in (("in_channels", in_channels), ("out_channels", out_channels),
+                        ("groups", groups)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
         if in_channels % groups or out_channels % groups:
@@ -219,13 +237,16 @@ class Conv2d(Module):
         if np.dtype(dtype) not in (np.float32, np.float64):
             raise TypeError(f"dtype must be float32 or float64, got {np.dtype(dtype)}")
         self.kernel_size = _pair(kernel_size, "kernel_size", minimum=1)
-        self.stride, self.dilation = _pair(stride, "stride", minimum=1), _pair(dilation, "dilation", minimum=1)
-        _conv_padding(padding, self.kernel_size, self.stride, self.dilation)  # fail now, as torch does
+        self.stride = _pair(stride, "stride", minimum=1)
+        self.dilation = _pair(dilation, "dilation", minimum=1)
+        # fail now, as torch does
+        _conv_padding(padding, self.kernel_size, self.stride, self.dilation)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.padding, self.padding_mode = padding, padding_mode
         bound = 1 / np.sqrt(in_channels // groups * self.kernel_size[0] * self.kernel_size[1])
         rng = _as_rng(rng)  # torch's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for both
-        self.weight = rng.uniform(-bound, bound, (out_channels, in_channels // groups, *self.kernel_size)).astype(dtype)
+        shape = (out_channels, in_channels // groups, *self.kernel_size)
+        self.weight = rng.uniform(-bound, bound, shape).astype(dtype)
         self.bias = rng.uniform(-bound, bound, out_channels).astype(dtype) if bias else None
 
     def forward(self, x):
@@ -241,9 +262,13 @@ class Conv2d(Module):
         args = (self.stride, self._padding, self.dilation, self.groups)
         gx, gw, gb = conv2d_backward(grad_out, self._x, self.weight, *args)
         self.grads = {"weight": gw, "bias": gb} if self.bias is not None else {"weight": gw}
-        return gx if self._pad is None else pad_backward(gx, self._pad, self.padding_mode, self._input_shape)
+        if self._pad is None:
+            return gx
+        return pad_backward(gx, self._pad, self.padding_mode, self._input_shape)
 
     def extra_repr(self):
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"padding={self.padding}, dilation={self.dilation}, groups={self.groups}, "
-                f"bias={self.bias is not None}, padding_mode={self.padding_mode!r}")
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
+            f"groups={self.groups}, bias={self.bias is not None}, "
+            f"padding_mode={self.padding_mode!r}")
