@@ -396,6 +396,8 @@ def _footers(book, sections):
             writer.append((box.x0, y), label, font=font, fontsize=FOOTER_PT)
             writer.append((box.x1 - font.text_length(str(number), FOOTER_PT), y), str(number), font=font,
                           fontsize=FOOTER_PT)
+            if not page.is_wrapped:  # Chromium's content may leave a transformation in force
+                page.wrap_contents()
             writer.write_text(page)
 
 

@@ -214,7 +214,7 @@ def _prose_share(pdf, pages):
     """The share of the text on `pages` (1-based) printed at the book's prose size."""
     sizes = Counter()
     for n in pages:
-        for block in pdf[n - 1].get_text("dict")["blocks"]:
+        for block in pdf[n - 1].get_text("dict", flags=0)["blocks"]:  # flags=0: text only, no images
             for line in block.get("lines", []):
                 for span in line["spans"]:
                     sizes[abs(span["size"] - PROSE_PT) < 0.15] += len(span["text"].strip())
