@@ -33,3 +33,28 @@ document.addEventListener("DOMContentLoaded", () => {
     figure.after(link);
   });
 });
+
+// A wide formula or code block scrolls sideways inside the column. A keyboard user scrolls it once it has the focus,
+// so it is in the Tab order exactly while it is wider than its box (MathJax's own Tab stops on every formula are
+// off, see mathjax3_config in _config.yml). Checked after MathJax typesets the page, and again after a resize.
+const scrollersInTabOrder = () => {
+  document.querySelectorAll('mjx-container[display="true"], div.highlight > pre').forEach((el) => {
+    const wide = el.scrollWidth > el.clientWidth + 1;
+    if (wide && !el.hasAttribute("tabindex")) {
+      el.tabIndex = 0;
+      el.dataset.bookScroller = "";
+    } else if (!wide && "bookScroller" in el.dataset) {
+      el.removeAttribute("tabindex");
+      delete el.dataset.bookScroller;
+    }
+  });
+};
+window.addEventListener("load", () => {
+  const typeset = window.MathJax && window.MathJax.startup && window.MathJax.startup.promise;
+  (typeset || Promise.resolve()).then(scrollersInTabOrder);
+});
+let resizeTimer;
+window.addEventListener("resize", () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(scrollersInTabOrder, 200);
+});
