@@ -32,7 +32,7 @@ CSS_PX_PER_INCH = 100  # a W-inch figure is shown W x 100 CSS px wide
 DPI = 200  # image pixels per inch: 2 image px per CSS px
 COLUMN_CSS_PX = 820  # the text column at 1366 px; a wider frame is scaled down to it (and its text with it)
 MIN_TEXT_CSS_PX = 11.0  # the smallest readable text in a frame: 8 pt at 100 CSS px per inch
-MAX_KEYFRAMES = 6  # frames printed in place of the sliders
+MAX_KEYFRAMES = 4  # frames printed in place of the sliders, one per row
 
 
 def is_static():
@@ -170,14 +170,19 @@ def render_frames(draw, controls):
 
 
 def keyframes(controls, start):
-    """Up to MAX_KEYFRAMES index tuples for print: the start, then each control's first and last value."""
+    """Up to MAX_KEYFRAMES index tuples for print: the start, then each control at its far end, then the near ends.
+
+    A control's far end is the extreme (first or last value) farther from its start, so the printed frames show
+    each knob's largest change first; the other ends follow while there is room.
+    """
     first = tuple(start[n] for n in controls)
-    picks = [first]
+    far, near = [], []
     for k, opts in enumerate(controls.values()):
-        for i in (0, len(opts) - 1):
-            picks.append(first[:k] + (i,) + first[k + 1:])
-    unique = list(dict.fromkeys(picks))
-    return unique[:MAX_KEYFRAMES]
+        ends = sorted({0, len(opts) - 1} - {first[k]}, key=lambda i: (-abs(i - first[k]), -i))
+        picks = [first[:k] + (i,) + first[k + 1:] for i in ends]
+        far += picks[:1]
+        near += picks[1:]
+    return list(dict.fromkeys([first] + far + near))[:MAX_KEYFRAMES]
 
 
 # ----------------------------------------------------------------------------------------------- the HTML
@@ -200,7 +205,7 @@ html[data-theme=dark] .nbutils-interact img { filter: none; opacity: 1; }
 .nbutils-keyframes { display: none; }
 @media print {
   .nbutils-interact .nbutils-controls, .nbutils-interact .nbutils-frame-wrap { display: none; }
-  .nbutils-keyframes { display: grid; grid-template-columns: repeat(2, 1fr); gap: .3rem .8rem; }
+  .nbutils-keyframes { display: grid; grid-template-columns: 1fr; gap: .6rem; }
   .nbutils-keyframes figure { margin: 0; break-inside: avoid; }
   .nbutils-keyframes img { display: block; width: 100%; height: auto; }
   .nbutils-keyframes figcaption { font-size: 8pt; font-family: monospace; }

@@ -109,11 +109,12 @@ def test_print_key_frames_are_the_start_and_each_controls_ends(monkeypatch):
     html = widgets.interact(_draw, start={"a": 2}, a=[1, 2, 3], b=["x", "y", "z"])._repr_html_()
     block = re.search(r'<div class="nbutils-keyframes">(.*?)</div>', html).group(1)
     captions = re.findall(r"<figcaption>(.*?)</figcaption>", block)
-    assert captions == ["a=2, b=y", "a=1, b=y", "a=3, b=y", "a=2, b=x", "a=2, b=z"]
+    assert captions == ["a=2, b=y", "a=3, b=y", "a=2, b=z", "a=1, b=y"]  # start, far ends, then near ends
     assert block.count('loading="lazy"') == len(captions)
     assert ".nbutils-keyframes { display: none; }" in html and "@media print" in html
     many = widgets.keyframes({f"k{i}": [0, 1, 2] for i in range(5)}, dict.fromkeys([f"k{i}" for i in range(5)], 1))
-    assert len(many) == widgets.MAX_KEYFRAMES and many[0] == (1,) * 5
+    assert many == [(1, 1, 1, 1, 1), (2, 1, 1, 1, 1), (1, 2, 1, 1, 1), (1, 1, 2, 1, 1)] == many[: widgets.MAX_KEYFRAMES]
+    assert widgets.keyframes({"k": [1, 2, 3, 4]}, {"k": 0}) == [(0,), (3,)]  # the start is an end: one other frame
 
 
 def test_the_widget_style_is_written_once_per_kernel(monkeypatch):
