@@ -76,29 +76,11 @@ def text_css_px(points, css_width):
     return points / 72 * CSS_PX_PER_INCH * min(1.0, COLUMN_CSS_PX / css_width)
 
 
-def describe_fallback(fig):
-    """A short description from the figure's titles and axis labels (used when nbutils.plot has no describe)."""
-    parts = []
-    suptitle = getattr(fig, "_suptitle", None)
-    if suptitle is not None and suptitle.get_text().strip():
-        parts.append(suptitle.get_text().strip())
-    for ax in fig.axes:
-        bits = [t.get_text().strip() for t in (ax.title, ax._left_title, ax._right_title) if t.get_text().strip()]
-        labels = [lab for lab in (ax.get_xlabel(), ax.get_ylabel()) if lab]
-        if labels:
-            bits.append("axes: " + " vs ".join(labels[::-1]))
-        if bits:
-            parts.append(", ".join(bits))
-    text = "; ".join(" ".join(p.split()) for p in parts)
-    return f"Figure: {text}" if text else "Figure"
-
-
 def describe(fig):
-    """The figure's description for alt text: nbutils.plot.describe when it exists, else the fallback."""
+    """The figure's description for alt text, without its final full stop (the page adds "; name=value, ...")."""
     from nbutils import plot
 
-    fn = getattr(plot, "describe", None) or describe_fallback
-    return " ".join(fn(fig).split()).rstrip(". ")  # the page adds "; name=value, ..."
+    return " ".join(plot.describe(fig).split()).rstrip(". ")
 
 
 def render_frame(fig):
