@@ -40,6 +40,12 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
+# Every process the tests start (the book build, its kernels, the notebook runs, torch in this process) runs on one
+# thread. They share two cores: with two threads each, OpenMP's spinning threads wait on each other and the run takes
+# longer. One thread is also one of the settings every notebook must tell the same story under.
+for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # Sphinx's own log lines: "path:line: WARNING: ...", "WARNING: ...", docutils' "(ERROR/3)", and the closing
 # "build succeeded, 2 warnings." Kernels' stderr ("[IPKernelApp] WARNING | ...") is not Sphinx's and does not count.

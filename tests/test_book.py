@@ -1,8 +1,8 @@
 """The HTML book: a strict build, then every page in headless Chromium, offline, served from 127.0.0.1.
 
 Each page opens in a fresh browser context that records every request; requests off 127.0.0.1 are also
-aborted, so a test never sends traffic off the machine. Full-page screenshots land in `_build/screenshots/`
-for humans to look at; they are never asserted.
+aborted, so a test never sends traffic off the machine. Screenshots for humans to look at come from
+`tests/screenshots.py` (light, dark and phone), not from these tests.
 """
 
 import json
@@ -134,16 +134,13 @@ def test_book_builds_strictly_with_zero_warnings(book_build):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("page_path", PAGES)
-def test_page_loads_offline_with_no_failed_request_and_no_console_error(browser, book_url, page_path, screenshot_dir):
+def test_page_loads_offline_with_no_failed_request_and_no_console_error(browser, book_url, page_path):
     with recorded_page(browser) as (page, record):
         load(page, book_url + page_path)
         try:
-            wait_for_mathjax(page)  # for the screenshot; the math test says what is wrong
+            wait_for_mathjax(page)  # MathJax fetches its fonts; the math test says what is wrong
         except PlaywrightTimeoutError:
             pass
-        shot = screenshot_dir / page_path.replace(".html", ".png")
-        shot.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(shot), full_page=True)
     url = book_url + page_path
     assert record.requests, f"{url}: no request was recorded"
     assert not record.off_host, f"{url} requested hosts other than 127.0.0.1:\n" + "\n".join(record.off_host)

@@ -5,7 +5,7 @@ Float32 training, BLAS and oneDNN round differently on every CPU, so a seeded ru
 kernels round as another CPU's would. Each notebook runs here in a fresh kernel under that environment, with every
 exercise stub replaced by a correct answer from `tests/answers/<notebook>.py`, written to that chapter's own text.
 It must run without a cell error (so every claim it asserts holds with its margin), and every exercise check in it
-must pass. (The strict book build runs the notebooks under the default environment.)
+must pass. (The strict book build runs the notebooks under this CPU's own rounding.)
 """
 
 import os
@@ -46,7 +46,7 @@ def _execute(path, tmp_dir):
     nb, stubs, unanswered = with_answers(path)
     src, out = tmp_dir / f"in_{path.name}", tmp_dir / f"out_{path.name}"
     nbformat.write(nb, src)
-    # Interactive figures draw their first frame only: the build draws every frame (under the default environment),
+    # Interactive figures draw their first frame only: the build draws every frame (under this CPU's rounding),
     # and live ipywidgets can stall nbclient until its timeout (jupyter/nbclient#312).
     env = os.environ | FOREIGN_CPU | {"NBUTILS_STATIC_WIDGETS": "first"}
     subprocess.run([sys.executable, "-c", RUN, str(src), str(out), str(path.parent)], env=env, check=True,
