@@ -150,31 +150,6 @@ def test_page_loads_offline_with_no_failed_request_and_no_console_error(browser,
 
 
 @pytest.mark.browser
-def test_math_is_typeset_by_mathjax_on_every_page_with_math(browser, book_url, book_html):
-    pages = [p for p in PAGES if 'class="math' in html_of(book_html, p)]
-    assert pages, "no page of the book has math, so there is nothing to check"
-    problems = []
-    for page_path in pages:
-        with recorded_page(browser) as (page, _):
-            load(page, book_url + page_path)
-            wait_for_mathjax(page)
-            containers = page.locator("mjx-container").count()
-            raw = page.evaluate("""() => [...document.querySelectorAll('.math')]
-                .map(el => el.innerText)
-                .filter(t => ['\\\\(', '\\\\)', '\\\\[', '\\\\]', '$$'].some(d => t.includes(d)))
-                .map(t => t.slice(0, 80))""")
-            errors = page.evaluate("""() => [...document.querySelectorAll('mjx-merror')]
-                .map(el => el.getAttribute('data-mjx-error') || el.textContent)""")
-        if containers == 0:
-            problems.append(f"{page_path}: MathJax rendered no mjx-container")
-        if raw:
-            problems.append(f"{page_path}: {len(raw)} math node(s) still show TeX delimiters, e.g. {raw[:3]}")
-        if errors:
-            problems.append(f"{page_path}: {len(errors)} TeX error(s): {errors[:5]}")
-    assert not problems, "\n".join(problems)
-
-
-@pytest.mark.browser
 def test_search_finds_the_convolution_chapter_offline(browser, book_url):
     with recorded_page(browser) as (page, record):
         load(page, book_url + "search.html?q=cross-correlation")

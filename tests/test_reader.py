@@ -61,7 +61,13 @@ _MEASURE = """() => {
       if (el.textContent.trim()) pairs[getComputedStyle(el).color + ' on ' + background] = el.className || 'text';
     });
   });
-  return {frames, sliders, images, wide, code_colours: pairs,
+  const math = {nodes: document.querySelectorAll('.math').length,
+    containers: document.querySelectorAll('mjx-container').length,
+    raw: [...document.querySelectorAll('.math')].map(el => el.innerText)
+      .filter(t => ['\\\\(', '\\\\)', '\\\\[', '\\\\]', '$$'].some(d => t.includes(d))).map(t => t.slice(0, 80)),
+    errors: [...document.querySelectorAll('mjx-merror')]
+      .map(el => el.getAttribute('data-mjx-error') || el.textContent)};
+  return {frames, sliders, images, wide, math, code_colours: pairs,
           page_width: document.documentElement.scrollWidth, viewport: window.innerWidth};
 }"""
 
@@ -151,6 +157,23 @@ def _visit(browser, book_url, page_path):
 def visit(browser, book_url, page_path, mode):
     """What was measured on the page in `mode`: light, dark, print or phone."""
     return _visit(browser, book_url, page_path)[mode]
+
+
+def test_math_is_typeset_by_mathjax_on_every_page_with_math(browser, book_url):
+    problems, with_math = [], 0
+    for page_path in PAGES:
+        math = visit(browser, book_url, page_path, "light")["math"]
+        if math["nodes"] == 0:
+            continue
+        with_math += 1
+        if math["containers"] == 0:
+            problems.append(f"{page_path}: MathJax rendered no mjx-container")
+        if math["raw"]:
+            problems.append(f"{page_path}: {len(math['raw'])} math node(s) show TeX delimiters: {math['raw'][:3]}")
+        if math["errors"]:
+            problems.append(f"{page_path}: {len(math['errors'])} TeX error(s): {math['errors'][:5]}")
+    assert with_math, "no page of the book has math, so there is nothing to check"
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("page_path", PAGES)
