@@ -11,32 +11,23 @@ footer.
 """
 
 import argparse
-import functools
 import html
 import os
 import re
 import sys
-import threading
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import pymupdf
 import yaml
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from nbutils.browser import chromium as browser_chromium
+from nbutils.browser import chromium_path, serve
+
 PAPER = "A4"
 MARGIN_MM = {"top": 16, "bottom": 18, "left": 16, "right": 16}
 SCALE = 0.8  # 1 CSS px = 0.6 pt: the 178 mm column is 840 CSS px wide, as wide as the book's column on screen
@@ -190,40 +181,14 @@ def printable_box(page):
                         r.width - MARGIN_MM["right"] * mm, r.height - MARGIN_MM["bottom"] * mm)
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
-
-
-@contextmanager
-def serve(directory):
-    """`directory` over HTTP on 127.0.0.1, on a free port, from a background thread; yields the base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(directory)))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="pdf-http", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
 @contextmanager
 def chromium(executable=None):
-    """The system Chromium (or CHROMIUM_PATH), headless, through Playwright."""
-    from playwright.sync_api import sync_playwright
-
-    executable = executable or os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
+    """The system Chromium (or CHROMIUM_PATH); exits with a message where it is missing."""
+    executable = executable or chromium_path()
     if not os.access(executable, os.X_OK):
         raise SystemExit(f"Chromium not found at {executable}: install Debian's chromium or set CHROMIUM_PATH")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with browser_chromium(executable) as browser:
+        yield browser
 
 
 def _is_local(url):

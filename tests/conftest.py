@@ -10,7 +10,6 @@
   Where it is missing the browser tests skip and say why; with `REQUIRE_BROWSER=1` (as in CI) they fail instead.
 """
 
-import functools
 import os
 import re
 import shutil
@@ -19,10 +18,11 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from nbutils.browser import chromium, chromium_path, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD_DIR = ROOT / "_build"
@@ -30,15 +30,6 @@ HTML_DIR = BUILD_DIR / "html"
 SCREENSHOT_DIR = BUILD_DIR / "screenshots"
 BUILD_TIMEOUT = 1800  # seconds; a cold build executes every notebook (about a minute for chapter 1)
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 # Every process the tests start (the book build, its kernels, the notebook runs, torch in this process) runs on one
 # thread. They share two cores: with two threads each, OpenMP's spinning threads wait on each other and the run takes
@@ -163,43 +154,24 @@ def _tail(text, lines=60):
     return "\n".join(text.splitlines()[-lines:])
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
-
-
 @pytest.fixture(scope="session")
 def book_url(book_html):
     """Base URL (ending in '/') of `_build/html` served on 127.0.0.1 from a background thread."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(book_html)))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="book-http", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serve(book_html) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
 def browser():
     """Headless Chromium (Debian's, or CHROMIUM_PATH) driven by Playwright's sync API."""
-    executable = os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
+    executable = chromium_path()
     if not (os.path.isfile(executable) and os.access(executable, os.X_OK)):
         reason = f"Chromium not found at {executable}; install Debian's chromium or set CHROMIUM_PATH"
         if _truthy("REQUIRE_BROWSER"):
             pytest.fail(f"{reason} (REQUIRE_BROWSER=1: browser tests may not skip)")
         pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium(executable) as browser:
+        yield browser
 
 
 @pytest.fixture(scope="session")

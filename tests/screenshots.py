@@ -7,32 +7,17 @@ exercise's help (opened). It serves `_build/html` on 127.0.0.1 and uses Debian's
 """
 
 import argparse
-import functools
-import os
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from nbutils.browser import chromium, serve
+
 ROOT = Path(__file__).resolve().parents[1]
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 SETTINGS = {
     "light": {"viewport": {"width": 1366, "height": 900}},
     "dark": {"viewport": {"width": 1366, "height": 900}},
     "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True},
 }
 PLACES = {"top": None, "figure": ".nbutils-interact", "exercise": "details.exercise-help"}
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
-
-
-def _serve(html_dir):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(html_dir)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 def take(browser, base_url, chapter, out_dir):
@@ -68,17 +53,8 @@ def main(argv=None):
     parser.add_argument("--html", type=Path, default=ROOT / "_build" / "html")
     parser.add_argument("--out", type=Path, default=ROOT / "_build" / "screenshots" / "reader")
     args = parser.parse_args(argv)
-    from playwright.sync_api import sync_playwright
-
-    server = _serve(args.html)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
-                                        args=FLAGS)
-            written = take(browser, f"http://127.0.0.1:{server.server_address[1]}/", args.chapter, args.out)
-            browser.close()
-    finally:
-        server.shutdown()
+    with serve(args.html) as base_url, chromium() as browser:
+        written = take(browser, base_url, args.chapter, args.out)
     for path in written:
         print(path)
     return written
